@@ -1,0 +1,445 @@
+//! The query oracle: the only way a searcher learns anything about a cell.
+//!
+//! A run declares a [`MetricContract`]. The runner resolves it against a store into a
+//! [`SearchOracle`] (handed to the searcher) and a [`ReportView`] (kept by the runner). The
+//! searcher's handle holds the search metric alone — it has no field, method or reference
+//! through which a report-metric value could be reached:
+//!
+//! ```compile_fail
+//! fn peek(o: &weaknas_harness::oracle::SearchOracle) -> f64 { o.report(0) }
+//! ```
+//!
+//! Each first query of a cell is charged against the budget; repeats are counted, not
+//! charged; a query of a new cell past the budget is refused.
+
+use crate::rng::SeedRng;
+use crate::space::CellId;
+use crate::store::{BenchmarkStore, Column};
+use anyhow::{bail, Result};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How a query's value is drawn from a cell's trials.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoiseModel {
+    /// The mean over the cell's trials (the official WeakNAS code's choice).
+    #[default]
+    Mean,
+    /// One trial per cell, drawn once per run.
+    TrialPerRun,
+    /// A fresh trial at every query (a repeat query may return another value).
+    TrialPerQuery,
+}
+
+/// What a run searches on and reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricContract {
+    /// Dataset label of the run (e.g. `cifar10`), used in tables.
+    pub dataset: String,
+    /// Store key of the search metric, e.g. `cifar10-valid/x-valid@200`.
+    pub search: String,
+    /// Store key of the report metric, e.g. `cifar10/ori-test@200`.
+    pub report: String,
+    /// How query values are drawn from trials.
+    #[serde(default)]
+    pub noise: NoiseModel,
+}
+
+/// Why a query was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// The budget is spent and the cell was never queried.
+    #[error("query budget of {0} exhausted")]
+    BudgetExhausted(usize),
+    /// The cell id is outside the space.
+    #[error("cell {0} is outside the space")]
+    UnknownCell(CellId),
+    /// The store has no value of the search metric for this cell.
+    #[error("cell {0} has no value of the search metric")]
+    Missing(CellId),
+}
+
+/// One query as the oracle saw it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryEvent {
+    /// The cell.
+    pub cell: CellId,
+    /// Searcher iteration when it was asked (set by [`SearchOracle::set_iteration`]).
+    pub iteration: u32,
+    /// Whether it was charged (first query of this cell).
+    pub charged: bool,
+    /// The search-metric value returned.
+    pub value: f64,
+    /// Seconds since the oracle was created.
+    pub wall_s: f64,
+}
+
+/// The searcher's handle: search metric only, budget-charged.
+pub struct SearchOracle {
+    search: Arc<Column>,
+    noise: NoiseModel,
+    noise_rng: SeedRng,
+    run_trial: Vec<u8>,
+    budget: usize,
+    queried: Vec<bool>,
+    order: Vec<CellId>,
+    repeats: usize,
+    iteration: u32,
+    events: Vec<QueryEvent>,
+    start: Instant,
+    space_mean: f64,
+    space_std: f64,
+}
+
+impl SearchOracle {
+    /// A handle over a search-metric column. `noise_rng` draws trials (never the searcher's
+    /// stream). Errors if the budget exceeds the number of cells with a value.
+    pub fn new(
+        search: Arc<Column>,
+        noise: NoiseModel,
+        budget: usize,
+        noise_rng: SeedRng,
+    ) -> Result<Self> {
+        let n = search.values.len() / search.trials.max(1);
+        let means = search.means();
+        let present: Vec<f64> = means.iter().copied().filter(|v| !v.is_nan()).collect();
+        if budget > present.len() {
+            bail!(
+                "query budget {budget} is larger than the space ({} cells with a value of {})",
+                present.len(),
+                search.key
+            );
+        }
+        let mean = present.iter().sum::<f64>() / present.len() as f64;
+        let var = present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / present.len() as f64;
+        let mut noise_rng = noise_rng;
+        let run_trial = match noise {
+            NoiseModel::TrialPerRun => (0..n)
+                .map(|c| {
+                    let avail: Vec<u8> = (0..search.trials as u8)
+                        .filter(|&t| !search.cell(c)[t as usize].is_nan())
+                        .collect();
+                    if avail.is_empty() {
+                        0
+                    } else {
+                        avail[noise_rng.random_range(0..avail.len())]
+                    }
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Self {
+            search,
+            noise,
+            noise_rng,
+            run_trial,
+            budget,
+            queried: vec![false; n],
+            order: Vec::with_capacity(budget),
+            repeats: 0,
+            iteration: 0,
+            events: Vec::with_capacity(budget),
+            start: Instant::now(),
+            space_mean: mean,
+            space_std: var.sqrt(),
+        })
+    }
+
+    fn draw(&mut self, cell: CellId) -> f64 {
+        let c = cell as usize;
+        match self.noise {
+            NoiseModel::Mean => self.search.mean(c),
+            NoiseModel::TrialPerRun => self.search.cell(c)[self.run_trial[c] as usize],
+            NoiseModel::TrialPerQuery => {
+                let vals: Vec<f64> = self
+                    .search
+                    .cell(c)
+                    .iter()
+                    .copied()
+                    .filter(|v| !v.is_nan())
+                    .collect();
+                if vals.is_empty() {
+                    f64::NAN
+                } else {
+                    vals[self.noise_rng.random_range(0..vals.len())]
+                }
+            }
+        }
+    }
+
+    /// Queries a cell's search metric. A new cell is charged; a repeat is counted, not
+    /// charged (under `Mean` and `TrialPerRun` it returns the same value).
+    pub fn query(&mut self, cell: CellId) -> Result<f64, QueryError> {
+        let c = cell as usize;
+        if c >= self.queried.len() {
+            return Err(QueryError::UnknownCell(cell));
+        }
+        let charged = !self.queried[c];
+        if charged && self.order.len() >= self.budget {
+            return Err(QueryError::BudgetExhausted(self.budget));
+        }
+        let value = self.draw(cell);
+        if value.is_nan() {
+            return Err(QueryError::Missing(cell));
+        }
+        if charged {
+            self.queried[c] = true;
+            self.order.push(cell);
+        } else {
+            self.repeats += 1;
+        }
+        let wall_s = self.start.elapsed().as_secs_f64();
+        self.events.push(QueryEvent {
+            cell,
+            iteration: self.iteration,
+            charged,
+            value,
+            wall_s,
+        });
+        Ok(value)
+    }
+
+    /// Labels the following queries with a searcher iteration.
+    pub fn set_iteration(&mut self, iteration: u32) {
+        self.iteration = iteration;
+    }
+    /// Current iteration label.
+    pub fn iteration(&self) -> u32 {
+        self.iteration
+    }
+    /// The query budget.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+    /// Charged queries so far.
+    pub fn used(&self) -> usize {
+        self.order.len()
+    }
+    /// Queries left.
+    pub fn remaining(&self) -> usize {
+        self.budget - self.order.len()
+    }
+    /// Repeat (uncharged) queries so far.
+    pub fn repeats(&self) -> usize {
+        self.repeats
+    }
+    /// Whether a cell has been queried.
+    pub fn is_queried(&self, cell: CellId) -> bool {
+        self.queried[cell as usize]
+    }
+    /// Queried cells in query order.
+    pub fn queried(&self) -> &[CellId] {
+        &self.order
+    }
+    /// Number of cells in the space.
+    pub fn num_cells(&self) -> usize {
+        self.queried.len()
+    }
+    /// Whether a cell has a search-metric value (cells without one are never queryable).
+    pub fn has_value(&self, cell: CellId) -> bool {
+        self.search.present(cell as usize) > 0
+    }
+    /// Mean and population std of the search metric over the whole space. The official
+    /// WeakNAS code normalises its targets with these: a documented peek at space-wide
+    /// statistics (no per-cell value), used only where a method's option asks for it.
+    pub fn space_statistics(&self) -> (f64, f64) {
+        (self.space_mean, self.space_std)
+    }
+    /// Every query event so far.
+    pub fn events(&self) -> &[QueryEvent] {
+        &self.events
+    }
+    /// Consumes the handle, giving its events to the runner.
+    pub fn into_events(self) -> Vec<QueryEvent> {
+        self.events
+    }
+}
+
+/// The runner's view of a contract: the search metric's per-cell means (the truth for
+/// diagnostics) and the report metric. Never handed to a searcher.
+pub struct ReportView {
+    /// Contract it was resolved from.
+    pub contract: MetricContract,
+    /// Column of the search metric.
+    pub search: Arc<Column>,
+    /// Per-cell mean of the search metric.
+    pub search_mean: Vec<f64>,
+    /// Per-cell mean of the report metric.
+    pub report_mean: Vec<f64>,
+}
+
+impl ReportView {
+    /// Report-metric value of a cell.
+    pub fn report(&self, cell: CellId) -> f64 {
+        self.report_mean[cell as usize]
+    }
+    /// Best search-metric mean over the space and its cell.
+    pub fn search_optimum(&self) -> (CellId, f64) {
+        argmax(&self.search_mean)
+    }
+    /// Best report-metric mean over the space and its cell.
+    pub fn report_optimum(&self) -> (CellId, f64) {
+        argmax(&self.report_mean)
+    }
+}
+
+fn argmax(v: &[f64]) -> (CellId, f64) {
+    let mut best = (0, f64::NEG_INFINITY);
+    for (i, &x) in v.iter().enumerate() {
+        if x > best.1 {
+            best = (i as CellId, x);
+        }
+    }
+    best
+}
+
+/// Resolves a contract against a store: the searcher's handle and the runner's view.
+/// Errors (listing what the store has) if a metric is missing: never a silent substitute.
+pub fn resolve(
+    store: &BenchmarkStore,
+    contract: &MetricContract,
+    budget: usize,
+    noise_rng: SeedRng,
+) -> Result<(SearchOracle, ReportView)> {
+    let search = Arc::new(store.require(&contract.search)?.clone());
+    let report = store.require(&contract.report)?;
+    let view = ReportView {
+        contract: contract.clone(),
+        search_mean: search.means(),
+        report_mean: report.means(),
+        search: search.clone(),
+    };
+    let oracle = SearchOracle::new(search, contract.noise, budget, noise_rng)?;
+    Ok((oracle, view))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::stream;
+
+    fn store() -> BenchmarkStore {
+        let mut s = BenchmarkStore::new("synthetic-test", 5);
+        let mut v = Column::missing("d/x-valid@200", 5, 2);
+        v.values = vec![1.0, 3.0, 2.0, 2.0, 5.0, f64::NAN, 4.0, 6.0, 0.0, 0.0];
+        s.add_column(v).unwrap();
+        let mut t = Column::missing("d/x-test@200", 5, 1);
+        t.values = vec![10.0, 20.0, 30.0, 40.0, 50.0];
+        s.add_column(t).unwrap();
+        s
+    }
+
+    fn contract(noise: NoiseModel) -> MetricContract {
+        MetricContract {
+            dataset: "d".into(),
+            search: "d/x-valid@200".into(),
+            report: "d/x-test@200".into(),
+            noise,
+        }
+    }
+
+    #[test]
+    fn charges_new_cells_counts_repeats_and_refuses_past_budget() {
+        let (mut o, view) = resolve(
+            &store(),
+            &contract(NoiseModel::Mean),
+            2,
+            stream("t", 0, "n"),
+        )
+        .unwrap();
+        assert_eq!(o.query(0).unwrap(), 2.0);
+        assert_eq!(o.query(0).unwrap(), 2.0);
+        assert_eq!((o.used(), o.repeats()), (1, 1));
+        assert_eq!(o.query(3).unwrap(), 5.0);
+        assert_eq!(o.query(1), Err(QueryError::BudgetExhausted(2)));
+        assert_eq!(
+            o.query(3).unwrap(),
+            5.0,
+            "repeats stay allowed past the budget"
+        );
+        assert_eq!(o.query(9), Err(QueryError::UnknownCell(9)));
+        assert_eq!(o.queried(), &[0, 3]);
+        assert_eq!(o.remaining(), 0);
+        assert_eq!(view.report(3), 40.0);
+        assert_eq!(view.report_optimum(), (4, 50.0));
+        let ev = o.into_events();
+        assert_eq!(ev.iter().filter(|e| e.charged).count(), 2);
+        assert_eq!(ev.len(), 4);
+    }
+
+    #[test]
+    fn missing_metric_lists_what_exists() {
+        let mut c = contract(NoiseModel::Mean);
+        c.report = "d/ori-test@200".into();
+        let e = resolve(&store(), &c, 2, stream("t", 0, "n"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("d/ori-test@200")
+                && e.contains("d/x-test@200")
+                && e.contains("d/x-valid@200"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn budget_larger_than_space_is_an_error() {
+        let e = resolve(
+            &store(),
+            &contract(NoiseModel::Mean),
+            6,
+            stream("t", 0, "n"),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("larger than the space"), "{e}");
+    }
+
+    #[test]
+    fn trial_noise_models_draw_present_trials() {
+        let (mut o, _) = resolve(
+            &store(),
+            &contract(NoiseModel::TrialPerRun),
+            5,
+            stream("t", 1, "n"),
+        )
+        .unwrap();
+        let first = o.query(0).unwrap();
+        assert!(first == 1.0 || first == 3.0);
+        assert_eq!(o.query(0).unwrap(), first, "one trial per run");
+        assert_eq!(o.query(2).unwrap(), 5.0, "the only present trial");
+        let (mut o, _) = resolve(
+            &store(),
+            &contract(NoiseModel::TrialPerQuery),
+            5,
+            stream("t", 1, "n"),
+        )
+        .unwrap();
+        let seen: std::collections::BTreeSet<u64> =
+            (0..64).map(|_| o.query(0).unwrap().to_bits()).collect();
+        assert_eq!(seen.len(), 2, "fresh trial per query");
+        assert_eq!(o.used(), 1);
+    }
+
+    #[test]
+    fn space_statistics_are_population_moments_of_means() {
+        let (o, _) = resolve(
+            &store(),
+            &contract(NoiseModel::Mean),
+            1,
+            stream("t", 0, "n"),
+        )
+        .unwrap();
+        let means = [2.0, 2.0, 5.0, 5.0, 0.0];
+        let m = means.iter().sum::<f64>() / 5.0;
+        let s = (means.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / 5.0).sqrt();
+        let (a, b) = o.space_statistics();
+        assert!((a - m).abs() < 1e-12 && (b - s).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,1 @@
+//! Runner (issue 4).

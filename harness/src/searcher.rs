@@ -1,0 +1,128 @@
+//! The [`Searcher`] trait, the context a search runs in, and the method registry.
+
+use crate::matrix::Matrix;
+use crate::oracle::SearchOracle;
+use crate::predictor::Threads;
+use crate::rng::SeedRng;
+use crate::space::{CellId, SearchSpace};
+use anyhow::{bail, Result};
+
+/// Receives what a searcher's predictor thinks of the whole space, so the runner can compute
+/// ranking diagnostics against the truth (which the searcher never sees).
+pub trait SearchObserver {
+    /// Called after a predictor of `iteration` scored every cell (`scores[cell]`, higher = better).
+    fn on_ranking(&mut self, iteration: u32, scores: &[f32]);
+}
+
+/// An observer that ignores everything.
+pub struct NoObserver;
+
+impl SearchObserver for NoObserver {
+    fn on_ranking(&mut self, _iteration: u32, _scores: &[f32]) {}
+}
+
+/// Everything a searcher may use.
+pub struct SearchContext<'a> {
+    /// The search space.
+    pub space: &'a dyn SearchSpace,
+    /// Feature matrix of the whole space (row = cell id).
+    pub features: &'a Matrix,
+    /// The only source of metric values: search metric, budget-charged.
+    pub oracle: &'a mut SearchOracle,
+    /// The searcher's own random stream.
+    pub rng: &'a mut SeedRng,
+    /// Where to report predictor rankings.
+    pub observer: &'a mut dyn SearchObserver,
+    /// Threads a predictor may use.
+    pub threads: Threads,
+}
+
+impl SearchContext<'_> {
+    /// Queries `cell` unless it was queried already or the budget is spent; returns the value
+    /// if it was a new, charged query.
+    pub fn try_query_new(&mut self, cell: CellId) -> Result<Option<f64>> {
+        if self.oracle.is_queried(cell)
+            || self.oracle.remaining() == 0
+            || !self.oracle.has_value(cell)
+        {
+            return Ok(None);
+        }
+        Ok(Some(self.oracle.query(cell)?))
+    }
+}
+
+/// A NAS method that searches through the oracle until its budget is spent.
+pub trait Searcher: Send {
+    /// Runs the search to completion (normally until `ctx.oracle.remaining() == 0`).
+    fn run(&mut self, ctx: &mut SearchContext<'_>) -> Result<()>;
+}
+
+/// What a method builder knows about where it will run.
+#[derive(Clone, Debug)]
+pub struct BuildInfo {
+    /// Space name (`nb201`, `nb101`, ...): methods pick their per-benchmark defaults by it.
+    pub space: String,
+    /// Query budget of the run.
+    pub budget: usize,
+}
+
+/// Builds a searcher from its TOML parameters.
+pub type BuildFn = fn(&toml::Table, &BuildInfo) -> Result<Box<dyn Searcher>>;
+
+/// One registered method.
+pub struct RegistryEntry {
+    /// Method kind as written in specs (`method = "random"`).
+    pub kind: &'static str,
+    /// One line saying what it is.
+    pub about: &'static str,
+    /// Builder.
+    pub build: BuildFn,
+}
+
+/// Every method the runner can build, by kind.
+#[derive(Default)]
+pub struct Registry {
+    entries: Vec<RegistryEntry>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a method.
+    pub fn add(mut self, kind: &'static str, about: &'static str, build: BuildFn) -> Self {
+        self.entries.push(RegistryEntry { kind, about, build });
+        self
+    }
+    /// The registered methods.
+    pub fn entries(&self) -> &[RegistryEntry] {
+        &self.entries
+    }
+    /// Builds a method, or errors naming the unknown kind and the known ones.
+    pub fn build(
+        &self,
+        kind: &str,
+        params: &toml::Table,
+        info: &BuildInfo,
+    ) -> Result<Box<dyn Searcher>> {
+        match self.entries.iter().find(|e| e.kind == kind) {
+            Some(e) => (e.build)(params, info),
+            None => bail!(
+                "unknown method {kind:?}; known methods: {}",
+                self.entries
+                    .iter()
+                    .map(|e| e.kind)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+/// Deserialises a method's parameter table into its config type, naming the method on error.
+pub fn parse_params<T: serde::de::DeserializeOwned>(kind: &str, params: &toml::Table) -> Result<T> {
+    toml::Value::Table(params.clone())
+        .try_into()
+        .map_err(|e| anyhow::anyhow!("invalid parameters for method {kind:?}: {e}"))
+}

@@ -1,0 +1,1 @@
+//! Importers of official and redistributed benchmark files (issue 2).

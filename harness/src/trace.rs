@@ -1,0 +1,179 @@
+//! Run traces: what the runner records of a run, and the [`TraceSink`] trait through which
+//! it hands them to a result store (the `results` crate implements it with Parquet; the
+//! harness has a JSON sink so its own tests need no polars).
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Identity and settings of one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunMeta {
+    /// Content address: sha256 of (spec entry, seed, data checksum, harness version), hex.
+    pub run_id: String,
+    /// Spec name.
+    pub spec: String,
+    /// Method label (as named in the spec, e.g. `weaknas-mlp`).
+    pub method: String,
+    /// Method kind (registry key, e.g. `weaknas`).
+    pub method_kind: String,
+    /// Method parameters as JSON text.
+    pub method_params: String,
+    /// Benchmark (`nb201`, ...).
+    pub benchmark: String,
+    /// Dataset label.
+    pub dataset: String,
+    /// Search metric key.
+    pub search_metric: String,
+    /// Report metric key.
+    pub report_metric: String,
+    /// Noise model name.
+    pub noise: String,
+    /// Seed.
+    pub seed: u64,
+    /// Query budget.
+    pub budget: usize,
+    /// sha256 of the benchmark store.
+    pub data_sha256: String,
+    /// Harness version.
+    pub harness_version: String,
+    /// Best search-metric mean over the space.
+    pub search_optimum: f64,
+    /// Best report-metric mean over the space.
+    pub report_optimum: f64,
+    /// Wall time of the whole run, seconds.
+    pub wall_s: f64,
+    /// Repeat (uncharged) queries.
+    pub repeats: usize,
+}
+
+/// One query of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueryRow {
+    /// 1-based position among charged queries (repeats carry the current count).
+    pub query_index: usize,
+    /// Searcher iteration.
+    pub iteration: u32,
+    /// Cell id.
+    pub cell: u32,
+    /// Value the searcher saw.
+    pub search_value: f64,
+    /// Mean of the search metric over trials (truth).
+    pub search_mean: f64,
+    /// Report-metric value.
+    pub report_value: f64,
+    /// Charged (first query of the cell) or a repeat.
+    pub charged: bool,
+    /// Seconds since the run started.
+    pub wall_s: f64,
+}
+
+/// Predictor diagnostics of one iteration (NaN where not applicable).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IterationRow {
+    /// Iteration.
+    pub iteration: u32,
+    /// Charged queries when the predictor was fitted.
+    pub num_queried: usize,
+    /// Kendall tau-b of predictions vs truth on the true top-50.
+    pub kendall_top50: f64,
+    /// Same on the true top-100.
+    pub kendall_top100: f64,
+    /// Same on the whole space.
+    pub kendall_all: f64,
+    /// Fraction of this iteration's new queries that lie in the true top-50.
+    pub hit_rate_top50: f64,
+    /// Fraction of this iteration's new queries that lie in the true top-100.
+    pub hit_rate_top100: f64,
+    /// True rank (1 = best, by search metric) of the predicted top-1.
+    pub top1_true_rank: u32,
+    /// The official code's value: max(best report metric queried so far, report metric of
+    /// the predictor's top-1 even if never queried). A PEEK at the report metric: labelled so.
+    pub paper_best_peek: f64,
+}
+
+/// Everything recorded of one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunTrace {
+    /// Identity and settings.
+    pub meta: RunMeta,
+    /// Every query.
+    pub queries: Vec<QueryRow>,
+    /// Per-iteration diagnostics (empty for methods without a predictor).
+    pub iterations: Vec<IterationRow>,
+}
+
+impl RunTrace {
+    /// Incumbent at each charged query count q = 1..: (search mean, report value) of the
+    /// queried cell with the best search value so far (ties: the earliest).
+    pub fn incumbents(&self) -> Vec<(f64, f64)> {
+        let mut out = Vec::new();
+        let mut best: Option<(f64, f64, f64)> = None;
+        for q in self.queries.iter().filter(|q| q.charged) {
+            if best.is_none_or(|(v, _, _)| q.search_value > v) {
+                best = Some((q.search_value, q.search_mean, q.report_value));
+            }
+            let b = best.unwrap();
+            out.push((b.1, b.2));
+        }
+        out
+    }
+}
+
+/// Where finished runs go. Implementations write each run atomically.
+pub trait TraceSink: Send + Sync {
+    /// Whether a run with this id is already stored complete.
+    fn is_done(&self, run_id: &str) -> Result<bool>;
+    /// Stores a finished run atomically.
+    fn write(&self, trace: &RunTrace) -> Result<()>;
+}
+
+/// A sink writing one JSON file per run under `dir/runs/` (the harness's own; no polars).
+pub struct JsonTraceSink {
+    dir: PathBuf,
+}
+
+impl JsonTraceSink {
+    /// A sink in `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+    fn path(&self, run_id: &str) -> PathBuf {
+        self.dir.join("runs").join(format!("{run_id}.json"))
+    }
+    /// Reads every stored run.
+    pub fn read_all(&self) -> Result<Vec<RunTrace>> {
+        let d = self.dir.join("runs");
+        let mut out = Vec::new();
+        if !d.exists() {
+            return Ok(out);
+        }
+        let mut paths: Vec<_> = std::fs::read_dir(&d)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        paths.sort();
+        for p in paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        {
+            let b = std::fs::read(&p)?;
+            out.push(
+                serde_json::from_slice(&b)
+                    .with_context(|| format!("{}: corrupt run trace", p.display()))?,
+            );
+        }
+        Ok(out)
+    }
+}
+
+impl TraceSink for JsonTraceSink {
+    fn is_done(&self, run_id: &str) -> Result<bool> {
+        Ok(self.path(run_id).exists())
+    }
+    fn write(&self, trace: &RunTrace) -> Result<()> {
+        let bytes = serde_json::to_vec(trace)?;
+        crate::fsutil::atomic_write(&self.path(&trace.meta.run_id), &bytes)
+    }
+}

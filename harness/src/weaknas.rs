@@ -1,0 +1,1 @@
+//! WeakNAS (issue 4).
