@@ -15,6 +15,7 @@ pub mod rng;
 pub mod searcher;
 pub mod space;
 pub mod store;
+pub mod testdata;
 pub mod trace;
 
 /// Version of the harness, part of every run's content address.
