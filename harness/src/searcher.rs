@@ -10,15 +10,17 @@ use anyhow::{bail, Result};
 /// Receives what a searcher's predictor thinks of the whole space, so the runner can compute
 /// ranking diagnostics against the truth (which the searcher never sees).
 pub trait SearchObserver {
-    /// Called after a predictor of `iteration` scored every cell (`scores[cell]`, higher = better).
-    fn on_ranking(&mut self, iteration: u32, scores: &[f32]);
+    /// Called after a predictor of `iteration`, fitted when `num_queried` cells had been
+    /// queried, scored every cell (`scores[cell]`, higher = better). Convention: the queries
+    /// chosen from this ranking carry the iteration label `iteration + 1`.
+    fn on_ranking(&mut self, iteration: u32, num_queried: usize, scores: &[f32]);
 }
 
 /// An observer that ignores everything.
 pub struct NoObserver;
 
 impl SearchObserver for NoObserver {
-    fn on_ranking(&mut self, _iteration: u32, _scores: &[f32]) {}
+    fn on_ranking(&mut self, _iteration: u32, _num_queried: usize, _scores: &[f32]) {}
 }
 
 /// Everything a searcher may use.
@@ -38,6 +40,12 @@ pub struct SearchContext<'a> {
 }
 
 impl SearchContext<'_> {
+    /// Reports a ranking of the whole space to the observer (with the current query count).
+    pub fn report_ranking(&mut self, iteration: u32, scores: &[f32]) {
+        let used = self.oracle.used();
+        self.observer.on_ranking(iteration, used, scores);
+    }
+
     /// Queries `cell` unless it was queried already or the budget is spent; returns the value
     /// if it was a new, charged query.
     pub fn try_query_new(&mut self, cell: CellId) -> Result<Option<f64>> {

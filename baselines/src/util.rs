@@ -1,0 +1,62 @@
+//! Helpers shared by the baselines: iteration labels and uniform draws of unqueried cells.
+
+use anyhow::Result;
+use rand::Rng;
+use weaknas_harness::oracle::SearchOracle;
+use weaknas_harness::rng::SeedRng;
+use weaknas_harness::searcher::SearchContext;
+use weaknas_harness::space::CellId;
+
+/// Charged queries per iteration label for methods without a natural iteration (random
+/// search, regularized evolution, local search): the q-th charged query (0-based) is labelled
+/// iteration `q / ITERATION_BLOCK`. Ten matches WeakNAS's per-iteration sample count M on both
+/// benchmarks, so per-iteration rows of every method cover the same query counts.
+pub const ITERATION_BLOCK: usize = 10;
+
+/// Queries `cell` if it is new, has a value and budget is left, labelling the query with the
+/// block iteration of the current charged-query count; returns the value of a charged query.
+pub(crate) fn query_new(ctx: &mut SearchContext<'_>, cell: CellId) -> Result<Option<f64>> {
+    let iteration = (ctx.oracle.used() / ITERATION_BLOCK) as u32;
+    ctx.oracle.set_iteration(iteration);
+    ctx.try_query_new(cell)
+}
+
+/// Every cell that has a value and was not queried when the pool was made, drawn uniformly
+/// without replacement. Cells queried after the pool was made (by another route) are skipped
+/// lazily at draw time, so every draw is uniform over the cells still unqueried.
+pub(crate) struct UnqueriedPool {
+    cells: Vec<CellId>,
+}
+
+impl UnqueriedPool {
+    /// The pool of the oracle's currently queryable cells.
+    pub(crate) fn new(oracle: &SearchOracle) -> Self {
+        let cells = (0..oracle.num_cells() as CellId)
+            .filter(|&c| oracle.has_value(c) && !oracle.is_queried(c))
+            .collect();
+        Self { cells }
+    }
+
+    /// A uniformly drawn unqueried cell, removed from the pool; `None` once none is left.
+    pub(crate) fn draw(&mut self, oracle: &SearchOracle, rng: &mut SeedRng) -> Option<CellId> {
+        while !self.cells.is_empty() {
+            let j = rng.random_range(0..self.cells.len());
+            let cell = self.cells.swap_remove(j);
+            if !oracle.is_queried(cell) {
+                return Some(cell);
+            }
+        }
+        None
+    }
+}
+
+/// The error of a search that still has budget but no queryable cell (impossible while the
+/// oracle refuses budgets larger than the number of cells with a value; kept as a guard
+/// against an endless loop).
+pub(crate) fn exhausted(method: &str, oracle: &SearchOracle) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{method}: no unqueried cell with a value is left but {} of {} queries remain",
+        oracle.remaining(),
+        oracle.budget()
+    )
+}

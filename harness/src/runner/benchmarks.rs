@@ -1,0 +1,91 @@
+//! Loading benchmarks for a spec: store, checksum, space and feature matrix, once each.
+
+use crate::matrix::Matrix;
+use crate::space::nb201::Nb201Space;
+use crate::space::SearchSpace;
+use crate::store::{load_store, BenchmarkStore, Manifest};
+use anyhow::{bail, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A benchmark ready for runs.
+pub struct LoadedBenchmark {
+    /// The store.
+    pub store: Arc<BenchmarkStore>,
+    /// sha256 of the store (part of every run id).
+    pub sha256: String,
+    /// The space.
+    pub space: Arc<dyn SearchSpace>,
+    /// Feature matrix of the whole space.
+    pub features: Arc<Matrix>,
+}
+
+impl LoadedBenchmark {
+    /// Wraps a store and a space (features computed here).
+    pub fn new(store: BenchmarkStore, sha256: String, space: Arc<dyn SearchSpace>) -> Result<Self> {
+        if store.num_cells != space.num_cells() {
+            bail!(
+                "store {} has {} cells but space {} has {}",
+                store.benchmark,
+                store.num_cells,
+                space.name(),
+                space.num_cells()
+            );
+        }
+        let features = Arc::new(space.features());
+        Ok(Self { store: Arc::new(store), sha256, space, features })
+    }
+}
+
+/// The benchmarks of a spec, by name.
+#[derive(Default)]
+pub struct BenchmarkSet {
+    map: BTreeMap<String, Arc<LoadedBenchmark>>,
+}
+
+/// The space of a benchmark name.
+pub fn space_for(benchmark: &str) -> Result<Arc<dyn SearchSpace>> {
+    match benchmark {
+        "nb201" => Ok(Arc::new(Nb201Space)),
+        other => bail!("unknown benchmark {other:?}; known: nb201"),
+    }
+}
+
+impl BenchmarkSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a loaded benchmark under a name.
+    pub fn insert(&mut self, name: &str, b: LoadedBenchmark) {
+        self.map.insert(name.to_string(), Arc::new(b));
+    }
+    /// Loads a benchmark's store from `dir` (default `$WEAKNAS_HOME/stores/<name>`).
+    pub fn load(&mut self, name: &str, dir: Option<&Path>) -> Result<()> {
+        if self.map.contains_key(name) {
+            return Ok(());
+        }
+        let dir: PathBuf = dir.map(Path::to_path_buf).unwrap_or_else(|| crate::home::store_dir(name));
+        let manifest = Manifest::load(&dir)?;
+        let store = load_store(&dir)?;
+        let loaded = LoadedBenchmark::new(store, manifest.store_sha256, space_for(name)?)?;
+        self.insert(name, loaded);
+        Ok(())
+    }
+    /// Loads every benchmark a spec names.
+    pub fn for_spec(spec: &super::Spec) -> Result<Self> {
+        let mut s = Self::new();
+        for b in &spec.benchmarks {
+            s.load(&b.benchmark, b.store.as_deref())?;
+        }
+        Ok(s)
+    }
+    /// A loaded benchmark.
+    pub fn get(&self, name: &str) -> Result<&Arc<LoadedBenchmark>> {
+        match self.map.get(name) {
+            Some(b) => Ok(b),
+            None => bail!("benchmark {name:?} is not loaded"),
+        }
+    }
+}

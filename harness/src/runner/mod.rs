@@ -1,0 +1,281 @@
+//! The runner: methods x benchmarks x seeds from a [`Spec`], in parallel, resumable.
+//!
+//! Every run's random streams are derived from (spec entry, seed) with ChaCha, so a spec gives
+//! bit-identical traces (wall times aside) at any thread count. Each run is content-addressed
+//! by (spec entry, seed, data checksum, harness version): finished runs are skipped, `force`
+//! redoes them, and a sink writes each run atomically so a killed run never counts as done.
+//!
+//! Thread policy: with `jobs = 1` a run's predictor may use every core; with `jobs = N > 1`
+//! runs execute on an N-thread pool and each predictor gets `max(1, cores / N)` threads.
+
+pub mod benchmarks;
+pub mod observer;
+pub mod spec;
+
+pub use benchmarks::{BenchmarkSet, LoadedBenchmark};
+pub use spec::Spec;
+
+use crate::oracle::resolve;
+use crate::predictor::Threads;
+use crate::rng;
+use crate::searcher::{BuildInfo, Registry, SearchContext};
+use crate::trace::{IterationRow, QueryRow, RunMeta, RunTrace, TraceSink};
+use anyhow::{Context, Result};
+use observer::DiagnosticsObserver;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use spec::{BenchmarkEntry, MethodEntry};
+use std::time::Instant;
+
+/// Options of one invocation of the runner.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Override the spec's seeds.
+    pub seeds: Option<Vec<u64>>,
+    /// Runs executed in parallel.
+    pub jobs: usize,
+    /// Redo finished runs.
+    pub force: bool,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Compute predictor diagnostics (Kendall tau etc.) at every ranking.
+    pub diagnostics: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { seeds: None, jobs: 1, force: false, progress: false, diagnostics: true }
+    }
+}
+
+/// One run to execute.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// Method entry.
+    pub method: MethodEntry,
+    /// Benchmark entry.
+    pub bench: BenchmarkEntry,
+    /// Seed.
+    pub seed: u64,
+    /// Canonical JSON of the entry (random streams are derived from it).
+    pub entry: String,
+    /// Content address.
+    pub run_id: String,
+}
+
+/// What an invocation did.
+#[derive(Clone, Debug, Default)]
+pub struct RunSummary {
+    /// Runs in the spec (for the chosen seeds).
+    pub total: usize,
+    /// Runs skipped because they were already done.
+    pub skipped: usize,
+    /// Runs executed now.
+    pub ran: usize,
+    /// Runs that failed: (run id, method, seed, error).
+    pub failed: Vec<(String, String, u64, String)>,
+}
+
+/// The jobs of a spec, in a fixed order (benchmark, method, seed).
+pub fn jobs(spec: &Spec, benches: &BenchmarkSet, seeds: &[u64]) -> Result<Vec<Job>> {
+    let mut out = Vec::new();
+    for bench in &spec.benchmarks {
+        let loaded = benches.get(&bench.benchmark)?;
+        for method in &spec.methods {
+            if method.benchmarks.as_ref().is_some_and(|b| !b.contains(&bench.benchmark)) {
+                continue;
+            }
+            let entry = serde_json::json!({
+                "method": method.method, "params": method.params, "name": method.name,
+                "benchmark": bench.benchmark, "contract": bench.contract, "budget": spec.budget,
+            })
+            .to_string();
+            for &seed in seeds {
+                let mut h = Sha256::new();
+                for part in [entry.as_bytes(), &seed.to_le_bytes(), loaded.sha256.as_bytes(), crate::HARNESS_VERSION.as_bytes()] {
+                    h.update((part.len() as u64).to_le_bytes());
+                    h.update(part);
+                }
+                let run_id = hex::encode(&h.finalize()[..16]);
+                out.push(Job { method: method.clone(), bench: bench.clone(), seed, entry: entry.clone(), run_id });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs every job of `spec` that is not done yet, writing traces to `sink`.
+pub fn run_spec(
+    spec: &Spec,
+    registry: &Registry,
+    benches: &BenchmarkSet,
+    sink: &dyn TraceSink,
+    opts: &RunOptions,
+) -> Result<RunSummary> {
+    let seeds = match &opts.seeds {
+        Some(s) => s.clone(),
+        None => spec.seeds.to_vec()?,
+    };
+    let all = jobs(spec, benches, &seeds)?;
+    // Check every method's parameters before spending any compute.
+    for bench in &spec.benchmarks {
+        let loaded = benches.get(&bench.benchmark)?;
+        for m in &spec.methods {
+            let info = BuildInfo { space: loaded.space.name().to_string(), budget: spec.budget };
+            registry
+                .build(&m.method, &m.params, &info)
+                .with_context(|| format!("method {:?} of spec {}", m.name, spec.name))?;
+        }
+        resolve(&loaded.store, &bench.contract, spec.budget, rng::stream("check", 0, "noise"))
+            .with_context(|| format!("benchmark {} / dataset {} of spec {}", bench.benchmark, bench.contract.dataset, spec.name))?;
+    }
+    let mut todo = Vec::new();
+    let mut summary = RunSummary { total: all.len(), ..Default::default() };
+    for j in all {
+        if !opts.force && sink.is_done(&j.run_id)? {
+            summary.skipped += 1;
+        } else {
+            todo.push(j);
+        }
+    }
+    tracing::info!(spec = %spec.name, total = summary.total, skipped = summary.skipped, todo = todo.len(), "running");
+    let bar = if opts.progress {
+        let b = indicatif::ProgressBar::new(todo.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed_precise} (ETA {eta}) {msg}")
+                .expect("template"),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let jobs = opts.jobs.max(1);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = if jobs == 1 { Threads(cores) } else { Threads((cores / jobs).max(1)) };
+    let exec = |j: &Job| -> (Job, Result<()>) {
+        let r = run_job(spec, registry, benches, j, threads, opts.diagnostics).and_then(|t| sink.write(&t));
+        bar.inc(1);
+        (j.clone(), r)
+    };
+    let results: Vec<(Job, Result<()>)> = if jobs == 1 {
+        todo.iter().map(exec).collect()
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+        pool.install(|| todo.par_iter().map(exec).collect())
+    };
+    bar.finish_and_clear();
+    for (j, r) in results {
+        match r {
+            Ok(()) => summary.ran += 1,
+            Err(e) => {
+                tracing::error!(run = %j.run_id, method = %j.method.name, seed = j.seed, "run failed: {e:#}");
+                summary.failed.push((j.run_id, j.method.name, j.seed, format!("{e:#}")));
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Executes one run and returns its trace (not yet written).
+pub fn run_job(
+    spec: &Spec,
+    registry: &Registry,
+    benches: &BenchmarkSet,
+    job: &Job,
+    threads: Threads,
+    diagnostics: bool,
+) -> Result<RunTrace> {
+    let start = Instant::now();
+    let loaded = benches.get(&job.bench.benchmark)?;
+    let contract = &job.bench.contract;
+    let (mut oracle, view) =
+        resolve(&loaded.store, contract, spec.budget, rng::stream(&job.entry, job.seed, "noise"))?;
+    let info = BuildInfo { space: loaded.space.name().to_string(), budget: spec.budget };
+    let mut searcher = registry.build(&job.method.method, &job.method.params, &info)?;
+    let mut search_rng = rng::stream(&job.entry, job.seed, "search");
+    let mut observer = DiagnosticsObserver::new(&view.search_mean, diagnostics);
+    {
+        let mut ctx = SearchContext {
+            space: loaded.space.as_ref(),
+            features: &loaded.features,
+            oracle: &mut oracle,
+            rng: &mut search_rng,
+            observer: &mut observer,
+            threads,
+        };
+        searcher.run(&mut ctx).with_context(|| format!("method {} seed {}", job.method.name, job.seed))?;
+    }
+    let repeats = oracle.repeats();
+    let events = oracle.into_events();
+    let mut queries = Vec::with_capacity(events.len());
+    let mut q = 0;
+    for e in &events {
+        if e.charged {
+            q += 1;
+        }
+        queries.push(QueryRow {
+            query_index: q,
+            iteration: e.iteration,
+            cell: e.cell,
+            search_value: e.value,
+            search_mean: view.search_mean[e.cell as usize],
+            report_value: view.report(e.cell),
+            charged: e.charged,
+            wall_s: e.wall_s,
+        });
+    }
+    let truth_rank = crate::weaknas::rank_desc(&view.search_mean.iter().map(|&v| v as f32).collect::<Vec<_>>());
+    let mut true_pos = vec![u32::MAX; view.search_mean.len()];
+    for (r, &c) in truth_rank.iter().enumerate() {
+        true_pos[c as usize] = r as u32;
+    }
+    let charged: Vec<&QueryRow> = queries.iter().filter(|q| q.charged).collect();
+    let iterations = observer
+        .records
+        .iter()
+        .map(|r| {
+            let next: Vec<&&QueryRow> = charged.iter().filter(|q| q.iteration == r.iteration + 1).collect();
+            let hit = |k: u32| {
+                if next.is_empty() {
+                    f64::NAN
+                } else {
+                    next.iter().filter(|q| true_pos[q.cell as usize] < k).count() as f64 / next.len() as f64
+                }
+            };
+            let best_queried =
+                charged[..r.num_queried].iter().map(|q| q.report_value).fold(f64::NEG_INFINITY, f64::max);
+            IterationRow {
+                iteration: r.iteration,
+                num_queried: r.num_queried,
+                kendall_top50: r.kendall[0],
+                kendall_top100: r.kendall[1],
+                kendall_all: r.kendall[2],
+                hit_rate_top50: hit(50),
+                hit_rate_top100: hit(100),
+                top1_true_rank: r.top1_true_rank,
+                paper_best_peek: best_queried.max(view.report(r.top1)),
+            }
+        })
+        .collect();
+    let meta = RunMeta {
+        run_id: job.run_id.clone(),
+        spec: spec.name.clone(),
+        method: job.method.name.clone(),
+        method_kind: job.method.method.clone(),
+        method_params: serde_json::to_string(&job.method.params)?,
+        benchmark: job.bench.benchmark.clone(),
+        dataset: contract.dataset.clone(),
+        search_metric: contract.search.clone(),
+        report_metric: contract.report.clone(),
+        noise: serde_json::to_value(contract.noise)?.as_str().unwrap_or("").to_string(),
+        seed: job.seed,
+        budget: spec.budget,
+        data_sha256: loaded.sha256.clone(),
+        harness_version: crate::HARNESS_VERSION.to_string(),
+        search_optimum: view.search_optimum().1,
+        report_optimum: view.report_optimum().1,
+        wall_s: start.elapsed().as_secs_f64(),
+        repeats,
+    };
+    Ok(RunTrace { meta, queries, iterations })
+}

@@ -1,0 +1,193 @@
+//! Experiment specs (TOML): methods x benchmarks/datasets x seeds, with a query budget.
+//!
+//! ```toml
+//! name = "nb201-quick"
+//! description = "..."
+//! seeds = "0..10"            # or an explicit list [0, 1, 2]
+//! budget = 200
+//! report_budgets = [100, 150, 200]
+//!
+//! [[benchmark]]
+//! benchmark = "nb201"
+//! dataset = "cifar10"
+//! search = "cifar10-valid/x-valid@200"
+//! report = "cifar10/ori-test@200"
+//! noise = "mean"
+//!
+//! [[method]]
+//! name = "weaknas"            # label in tables
+//! method = "weaknas"          # registry kind
+//! params = { top_n = 100 }
+//! ```
+
+use crate::oracle::MetricContract;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Seeds of a spec: `"A..B"` (half-open) or an explicit list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Seeds {
+    /// `"0..100"`.
+    Range(String),
+    /// `[0, 1, 2]`.
+    List(Vec<u64>),
+}
+
+impl Seeds {
+    /// The seeds as a list.
+    pub fn to_vec(&self) -> Result<Vec<u64>> {
+        match self {
+            Seeds::List(v) => Ok(v.clone()),
+            Seeds::Range(s) => parse_seed_range(s),
+        }
+    }
+}
+
+/// Parses `"A..B"` into `A, A+1, ..., B-1`.
+pub fn parse_seed_range(s: &str) -> Result<Vec<u64>> {
+    let Some((a, b)) = s.split_once("..") else { bail!("invalid seed range {s:?}: expected A..B") };
+    let a: u64 = a.trim().parse().with_context(|| format!("invalid seed range {s:?}"))?;
+    let b: u64 = b.trim().parse().with_context(|| format!("invalid seed range {s:?}"))?;
+    if b <= a {
+        bail!("invalid seed range {s:?}: empty");
+    }
+    Ok((a..b).collect())
+}
+
+/// One benchmark/dataset entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchmarkEntry {
+    /// Benchmark name (`nb201`, `nb101`, `nb101-synthetic`).
+    pub benchmark: String,
+    /// The metric contract.
+    #[serde(flatten)]
+    pub contract: MetricContract,
+    /// Store directory (default: `$WEAKNAS_HOME/stores/<benchmark>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<PathBuf>,
+}
+
+/// One method entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodEntry {
+    /// Label in tables and figures.
+    pub name: String,
+    /// Registry kind.
+    pub method: String,
+    /// Method parameters.
+    #[serde(default)]
+    pub params: toml::Table,
+    /// Only run on these benchmarks (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmarks: Option<Vec<String>>,
+}
+
+/// An experiment spec.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Spec name (default output directory `runs/<name>`).
+    pub name: String,
+    /// What the spec reproduces.
+    #[serde(default)]
+    pub description: String,
+    /// Seeds.
+    pub seeds: Seeds,
+    /// Query budget of every run.
+    pub budget: usize,
+    /// Query counts reported in tables (default: the budget).
+    #[serde(default)]
+    pub report_budgets: Vec<usize>,
+    /// Benchmarks/datasets.
+    #[serde(rename = "benchmark")]
+    pub benchmarks: Vec<BenchmarkEntry>,
+    /// Methods.
+    #[serde(rename = "method")]
+    pub methods: Vec<MethodEntry>,
+    /// Outputs to render (tables, figures); read by `weaknas reproduce`.
+    #[serde(default)]
+    pub outputs: toml::Table,
+}
+
+impl Spec {
+    /// Parses a spec file, naming the file in every error.
+    pub fn load(path: &Path) -> Result<Spec> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading spec {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("invalid spec {}", path.display()))
+    }
+    /// Parses spec text and checks it.
+    pub fn parse(text: &str) -> Result<Spec> {
+        let spec: Spec = toml::from_str(text)?;
+        spec.check()?;
+        Ok(spec)
+    }
+    fn check(&self) -> Result<()> {
+        if self.budget == 0 {
+            bail!("budget must be positive");
+        }
+        if self.benchmarks.is_empty() || self.methods.is_empty() {
+            bail!("a spec needs at least one [[benchmark]] and one [[method]]");
+        }
+        self.seeds.to_vec()?;
+        let mut names: Vec<&str> = self.methods.iter().map(|m| m.name.as_str()).collect();
+        names.sort();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            bail!("method name {:?} is used twice", w[0]);
+        }
+        if let Some(b) = self.report_budgets.iter().find(|&&b| b > self.budget || b == 0) {
+            bail!("report budget {b} is outside 1..={}", self.budget);
+        }
+        Ok(())
+    }
+    /// Query counts for tables.
+    pub fn report_grid(&self) -> Vec<usize> {
+        if self.report_budgets.is_empty() {
+            vec![self.budget]
+        } else {
+            self.report_budgets.clone()
+        }
+    }
+    /// sha256 of the spec's canonical JSON form (for provenance).
+    pub fn hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(serde_json::to_vec(self).expect("spec serialises")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+name = "t"
+seeds = "0..3"
+budget = 50
+report_budgets = [10, 50]
+[[benchmark]]
+benchmark = "nb201"
+dataset = "cifar10"
+search = "cifar10-valid/x-valid@200"
+report = "cifar10/ori-test@200"
+[[method]]
+name = "rs"
+method = "random"
+"#;
+
+    #[test]
+    fn parses_and_checks() {
+        let s = Spec::parse(SPEC).unwrap();
+        assert_eq!(s.seeds.to_vec().unwrap(), vec![0, 1, 2]);
+        assert_eq!(s.report_grid(), vec![10, 50]);
+        assert_eq!(s.benchmarks[0].contract.noise, crate::oracle::NoiseModel::Mean);
+        let bad = SPEC.replace("budget = 50", "budget = 5");
+        assert!(Spec::parse(&bad).unwrap_err().to_string().contains("report budget"));
+        let bad = SPEC.replace("seeds = \"0..3\"", "seeds = \"3..0\"");
+        assert!(Spec::parse(&bad).is_err());
+        let bad = SPEC.replace("dataset =", "datset =");
+        assert!(Spec::parse(&bad).is_err());
+    }
+}
