@@ -1,9 +1,13 @@
 //! `weaknas`: the command-line program of weaknas-bench.
 
+mod compare_cmd;
 mod data_cmd;
+mod render;
+mod run_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use weaknas_harness::searcher::Registry;
 
 /// Reproduce and extend "Stronger NAS with Weaker Predictors" (WeakNAS) on tabular NAS benchmarks.
 #[derive(Parser)]
@@ -17,22 +21,46 @@ struct Cli {
 enum Command {
     /// Build, import and verify benchmark stores (under $WEAKNAS_HOME).
     Data(data_cmd::DataArgs),
+    /// Run every (method, benchmark, seed) of a spec; finished runs are skipped.
+    Run(run_cmd::RunArgs),
+    /// Run a spec (resuming), then write its tables, figures and index.md.
+    Reproduce(run_cmd::RunArgs),
+    /// Compare a candidate result directory with a baseline one (exit code 1 on a regression).
+    Compare(compare_cmd::CompareArgs),
+    /// List the methods a spec can name.
+    Methods,
+}
+
+/// Every method the program knows: WeakNAS (harness) and the baselines.
+pub fn registry() -> Registry {
+    use weaknas_harness::weaknas;
+    weaknas_baselines::registry()
+        .add("weaknas", "WeakNAS: iterative weak predictors, uniform sampling in the predicted top-N", weaknas::build)
+        .add("weaknas-ei", "WeakNAS with an ensemble and expected-improvement sampling", weaknas::build_ei)
 }
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WEAKNAS_LOG")
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("WEAKNAS_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result: Result<()> = match cli.command {
-        Command::Data(a) => data_cmd::run(a),
+    let result: Result<std::process::ExitCode> = match cli.command {
+        Command::Data(a) => data_cmd::run(a).map(|_| std::process::ExitCode::SUCCESS),
+        Command::Run(a) => run_cmd::run(a, false),
+        Command::Reproduce(a) => run_cmd::run(a, true),
+        Command::Compare(a) => compare_cmd::run(a),
+        Command::Methods => {
+            for e in registry().entries() {
+                println!("{:<18} {}", e.kind, e.about);
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -92,6 +92,23 @@ pub struct IterationRow {
     pub paper_best_peek: f64,
 }
 
+/// One cell of a recorded ranking (search-dynamics figures): the predictor's score and the
+/// truth. Recorded for the predicted top-k of every ranking (`predicted_rank` = 1..k) and for
+/// a spread of cells evenly spaced along the true ranking (`predicted_rank` = 0).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RankedCell {
+    /// Iteration of the ranking.
+    pub iteration: u32,
+    /// Rank in the prediction (1 = predicted best), 0 for a spread cell.
+    pub predicted_rank: u32,
+    /// Cell id.
+    pub cell: u32,
+    /// Predictor score.
+    pub predicted: f64,
+    /// True search-metric mean.
+    pub truth: f64,
+}
+
 /// Everything recorded of one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunTrace {
@@ -101,6 +118,9 @@ pub struct RunTrace {
     pub queries: Vec<QueryRow>,
     /// Per-iteration diagnostics (empty for methods without a predictor).
     pub iterations: Vec<IterationRow>,
+    /// Recorded rankings (empty unless the run asked for them).
+    #[serde(default)]
+    pub rankings: Vec<RankedCell>,
 }
 
 impl RunTrace {

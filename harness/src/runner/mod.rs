@@ -40,11 +40,14 @@ pub struct RunOptions {
     pub progress: bool,
     /// Compute predictor diagnostics (Kendall tau etc.) at every ranking.
     pub diagnostics: bool,
+    /// Record the predicted top-k of every ranking (0 = off; the spec's
+    /// `outputs.record_rankings` sets it for `reproduce`).
+    pub record_rankings: usize,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { seeds: None, jobs: 1, force: false, progress: false, diagnostics: true }
+        Self { seeds: None, jobs: 1, force: false, progress: false, diagnostics: true, record_rankings: 0 }
     }
 }
 
@@ -153,7 +156,7 @@ pub fn run_spec(
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let threads = if jobs == 1 { Threads(cores) } else { Threads((cores / jobs).max(1)) };
     let exec = |j: &Job| -> (Job, Result<()>) {
-        let r = run_job(spec, registry, benches, j, threads, opts.diagnostics).and_then(|t| sink.write(&t));
+        let r = run_job(spec, registry, benches, j, threads, opts).and_then(|t| sink.write(&t));
         bar.inc(1);
         (j.clone(), r)
     };
@@ -183,7 +186,7 @@ pub fn run_job(
     benches: &BenchmarkSet,
     job: &Job,
     threads: Threads,
-    diagnostics: bool,
+    opts: &RunOptions,
 ) -> Result<RunTrace> {
     let start = Instant::now();
     let loaded = benches.get(&job.bench.benchmark)?;
@@ -193,7 +196,8 @@ pub fn run_job(
     let info = BuildInfo { space: loaded.space.name().to_string(), budget: spec.budget };
     let mut searcher = registry.build(&job.method.method, &job.method.params, &info)?;
     let mut search_rng = rng::stream(&job.entry, job.seed, "search");
-    let mut observer = DiagnosticsObserver::new(&view.search_mean, diagnostics);
+    let mut observer = DiagnosticsObserver::new(&view.search_mean, opts.diagnostics)
+        .record(opts.record_rankings, if opts.record_rankings > 0 { 300 } else { 0 });
     {
         let mut ctx = SearchContext {
             space: loaded.space.as_ref(),
@@ -277,5 +281,5 @@ pub fn run_job(
         wall_s: start.elapsed().as_secs_f64(),
         repeats,
     };
-    Ok(RunTrace { meta, queries, iterations })
+    Ok(RunTrace { meta, queries, iterations, rankings: observer.ranked })
 }

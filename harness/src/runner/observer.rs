@@ -4,6 +4,7 @@
 use crate::diagnostics;
 use crate::searcher::SearchObserver;
 use crate::space::CellId;
+use crate::trace::RankedCell;
 
 /// What is kept of one ranking (the full scores are not stored).
 #[derive(Clone, Debug)]
@@ -24,21 +25,58 @@ pub struct RankingRecord {
 pub struct DiagnosticsObserver<'a> {
     truth: &'a [f64],
     enabled: bool,
+    record_top: usize,
+    spread: Vec<CellId>,
     /// Records, in call order.
     pub records: Vec<RankingRecord>,
+    /// Recorded cells of each ranking (when `record_top > 0`).
+    pub ranked: Vec<RankedCell>,
 }
 
 impl<'a> DiagnosticsObserver<'a> {
     /// An observer over the truth; with `enabled = false` only the top-1 is recorded.
     pub fn new(truth: &'a [f64], enabled: bool) -> Self {
-        Self { truth, enabled, records: Vec::new() }
+        Self { truth, enabled, record_top: 0, spread: Vec::new(), records: Vec::new(), ranked: Vec::new() }
+    }
+    /// Also records the predicted top-`k` of every ranking and `spread` cells evenly spaced
+    /// along the true ranking (for predicted-vs-true figures).
+    pub fn record(mut self, k: usize, spread: usize) -> Self {
+        self.record_top = k;
+        if spread > 0 {
+            let truth32: Vec<f32> = self.truth.iter().map(|&v| v as f32).collect();
+            let order = crate::weaknas::rank_desc(&truth32);
+            let n = order.len();
+            self.spread = (0..spread.min(n)).map(|i| order[i * n / spread.min(n)]).collect();
+        }
+        self
     }
 }
 
 impl SearchObserver for DiagnosticsObserver<'_> {
     fn on_ranking(&mut self, iteration: u32, num_queried: usize, scores: &[f32]) {
         let pred: Vec<f64> = scores.iter().map(|&s| if s.is_nan() { f64::NEG_INFINITY } else { s as f64 }).collect();
-        let top1 = crate::weaknas::rank_desc(scores).first().copied().unwrap_or(0);
+        let order = crate::weaknas::rank_desc(scores);
+        let top1 = order.first().copied().unwrap_or(0);
+        if self.record_top > 0 {
+            for (r, &c) in order.iter().take(self.record_top).enumerate() {
+                self.ranked.push(RankedCell {
+                    iteration,
+                    predicted_rank: r as u32 + 1,
+                    cell: c,
+                    predicted: scores[c as usize] as f64,
+                    truth: self.truth[c as usize],
+                });
+            }
+            for &c in &self.spread {
+                self.ranked.push(RankedCell {
+                    iteration,
+                    predicted_rank: 0,
+                    cell: c,
+                    predicted: scores[c as usize] as f64,
+                    truth: self.truth[c as usize],
+                });
+            }
+        }
         let (kendall, rank) = if self.enabled {
             (
                 [

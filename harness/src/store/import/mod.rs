@@ -17,9 +17,15 @@
 //! `{dataset}/params_mb`, `{dataset}/latency_s` (1 trial = mean over trials); see each importer
 //! for the rest.
 
+pub mod nats;
 pub mod nb201_csv;
+pub mod pickle;
+pub mod simple_hpo;
+pub mod summary;
 
-use super::{BenchmarkStore, Column, Manifest, SourceFile};
+#[cfg(test)]
+use super::Column;
+use super::{BenchmarkStore, Manifest, SourceFile};
 use crate::space::nb201::NUM_CELLS;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
@@ -150,14 +156,6 @@ pub fn merge_into_dir(
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     super::save_store(&store, dir, all_sources)
-}
-
-/// Checks that every row of a column is set for the cells an importer covered; used by
-/// importers to catch a source that silently lacks a metric.
-pub(crate) fn count_present(col: &Column) -> usize {
-    (0..col.values.len() / col.trials.max(1))
-        .filter(|&c| col.present(c) > 0)
-        .count()
 }
 
 #[cfg(test)]

@@ -1,0 +1,63 @@
+// TEMPORARY timing scratch (deleted before hand-off).
+use std::time::Instant;
+use weaknas_harness::matrix::Matrix;
+use weaknas_harness::predictor::mlp::{Mlp, MlpConfig};
+use weaknas_harness::predictor::{Predictor, Threads};
+use rand::Rng;
+
+fn gemm_peak(m: usize, n: usize, k: usize, par: gemm::Parallelism) -> f64 {
+    let a = vec![0.5f32; m * k];
+    let b = vec![0.25f32; k * n];
+    let mut c = vec![0f32; m * n];
+    let run = |c: &mut Vec<f32>| unsafe {
+        gemm::gemm(m, n, k, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), 1, k as isize, b.as_ptr(), 1, n as isize, 0.0, 1.0, false, false, false, par)
+    };
+    run(&mut c);
+    let reps = 5;
+    let t = Instant::now();
+    for _ in 0..reps { run(&mut c); }
+    let s = t.elapsed().as_secs_f64() / reps as f64;
+    2.0 * (m * n * k) as f64 / s / 1e9
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let what = args.get(1).map(|s| s.as_str()).unwrap_or("all");
+    let epochs: usize = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(10);
+    let threads: usize = args.get(3).map(|s| s.parse().unwrap()).unwrap_or(2);
+    println!("kernel {}", weaknas_harness::predictor::kernel_name());
+    if what == "gemm" || what == "all" {
+        for (m, n, k) in [(1000, 1000, 1000), (8192, 1000, 1000), (200, 1000, 1000), (1000, 1000, 200)] {
+            println!("gemm {m}x{n}x{k}: 1T {:.1} GF/s, 2T {:.1} GF/s", gemm_peak(m, n, k, gemm::Parallelism::None), gemm_peak(m, n, k, gemm::Parallelism::Rayon(2)));
+        }
+    }
+    let mut rng = weaknas_harness::rng::stream("timing", 0, "x");
+    let d = 30;
+    let x = Matrix::from_vec(1000, d, (0..1000 * d).map(|_| if rng.random::<f32>() < 0.2 { 1.0 } else { 0.0 }).collect());
+    let y: Vec<f32> = (0..1000).map(|_| rng.random::<f32>()).collect();
+    let cfg = MlpConfig { max_iter: epochs, n_iter_no_change: 10_000, ..MlpConfig::default() };
+    if what == "fit" || what == "all" {
+        for n in [100usize, 500, 1000] {
+            let mut m = Mlp::new(cfg.clone(), Threads(threads));
+            let xs = x.gather(&(0..n as u32).collect::<Vec<_>>());
+            let t = Instant::now();
+            m.fit(xs.view(), &y[..n], &mut rng).unwrap();
+            let s = t.elapsed().as_secs_f64();
+            let flops = 2.0 * cfg.train_macs_per_row(d) as f64 * n as f64 * epochs as f64;
+            println!("fit n={n} epochs={epochs} T={threads}: {s:.3} s ({:.1} GF/s) => 100 epochs ~{:.2} s", flops / s / 1e9, s * 100.0 / epochs as f64);
+        }
+    }
+    if what == "predict" || what == "all" {
+        for (rows, d) in [(15_625usize, 30usize), (423_624, 45)] {
+            let xp = Matrix::from_vec(rows, d, (0..rows * d).map(|i| ((i * 7) % 5 == 0) as u8 as f32).collect());
+            let xs = Matrix::from_vec(100, d, xp.data[..100 * d].to_vec());
+            let mut m = Mlp::new(MlpConfig { max_iter: 1, ..cfg.clone() }, Threads(threads));
+            m.fit(xs.view(), &y[..100], &mut rng).unwrap();
+            let t = Instant::now();
+            let p = m.predict(xp.view());
+            let s = t.elapsed().as_secs_f64();
+            let flops = 2.0 * cfg.forward_macs_per_row(d) as f64 * rows as f64;
+            println!("predict {rows} rows T={threads}: {s:.3} s ({:.1} GF/s) p0 {}", flops / s / 1e9, p[0]);
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! Low-level numeric kernels shared by the predictors: a checked wrapper around `gemm`, the
+//! fused Adam update, bias + ReLU passes, and a deterministic task runner bounded by
+//! [`Threads`](super::Threads).
+//!
+//! Every elementwise kernel is written so that each output element depends only on its own
+//! inputs, and every reduction has a fixed association order (fixed lanes, fixed chunks), so
+//! results are bit-identical for any thread count and any SIMD width: Rust never contracts
+//! `a * b + c` into an FMA, and IEEE add/mul/div/sqrt are correctly rounded at every width.
+
+use gemm::Parallelism;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// The `gemm` micro-kernel family this process uses for f32 (decides the last bits of every
+/// product; record it next to results).
+pub fn kernel_name() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "gemm-0.19 f32 avx512f";
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            return "gemm-0.19 f32 fma (avx2)";
+        }
+        "gemm-0.19 f32 scalar/sse"
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        "gemm-0.19 f32 generic"
+    }
+}
+
+/// A strided read-only f32 matrix operand (`rs`: distance between rows, `cs`: between columns).
+#[derive(Clone, Copy)]
+pub(crate) struct Operand<'a> {
+    pub data: &'a [f32],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a> Operand<'a> {
+    /// A row-major matrix with `cols` columns.
+    pub fn row_major(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            rs: cols,
+            cs: 1,
+        }
+    }
+    /// The transpose of a row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            rs: 1,
+            cs: cols,
+        }
+    }
+    fn check(&self, rows: usize, cols: usize, what: &str) {
+        if rows == 0 || cols == 0 {
+            return;
+        }
+        let last = (rows - 1) * self.rs + (cols - 1) * self.cs;
+        assert!(
+            last < self.data.len(),
+            "gemm {what}: {rows}x{cols} (rs {}, cs {}) exceeds {} values",
+            self.rs,
+            self.cs,
+            self.data.len()
+        );
+    }
+}
+
+/// How `gemm` may use threads: `None` for one thread (never touches rayon).
+pub(crate) fn parallelism(threads: usize) -> Parallelism {
+    if threads <= 1 {
+        Parallelism::None
+    } else {
+        Parallelism::Rayon(threads)
+    }
+}
+
+/// `dst[m x n, row-major] = lhs[m x k] * rhs[k x n]` (overwrites `dst`).
+pub(crate) fn matmul(
+    dst: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: Operand<'_>,
+    rhs: Operand<'_>,
+    par: Parallelism,
+) {
+    assert!(
+        dst.len() >= m * n,
+        "gemm dst: {m}x{n} exceeds {}",
+        dst.len()
+    );
+    lhs.check(m, k, "lhs");
+    rhs.check(k, n, "rhs");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        dst[..m * n].fill(0.0);
+        return;
+    }
+    // SAFETY: every index touched is inside the slices (checked above); dst does not alias
+    // lhs or rhs (a `&mut` and `&` borrow cannot overlap).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+/// Runs `f(scratch, item)` over `items` with at most `threads` workers and returns the results
+/// in item order. Each worker makes its own scratch with `init`. With one thread (or one item)
+/// it is a plain loop on the calling thread and never touches rayon, so it is safe to call
+/// from inside many parallel rayon jobs. Which worker handles which item does not change any
+/// result, so outputs are identical for any thread count.
+pub(crate) fn map_tasks<T: Send, R: Send, S>(
+    threads: usize,
+    items: Vec<T>,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, T) -> R + Sync,
+) -> Vec<R> {
+    if threads <= 1 || items.len() <= 1 {
+        let mut s = init();
+        return items.into_iter().map(|t| f(&mut s, t)).collect();
+    }
+    let n = items.len();
+    let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let out: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    rayon::scope(|sc| {
+        for _ in 0..threads.min(n) {
+            sc.spawn(|_| {
+                let mut s = init();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let t = slots[i].lock().unwrap().take().expect("task taken twice");
+                    let r = f(&mut s, t);
+                    *out[i].lock().unwrap() = Some(r);
+                }
+            });
+        }
+    });
+    out.into_iter()
+        .map(|m| m.into_inner().unwrap().expect("task not run"))
+        .collect()
+}
+
+/// Constants of one Adam step (all f32, as scikit-learn's float32 arithmetic).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AdamStep {
+    /// L2 penalty `alpha` (weights only).
+    pub alpha: f32,
+    /// Batch size (the gradient and the penalty are divided by it).
+    pub batch: f32,
+    pub beta1: f32,
+    pub one_minus_beta1: f32,
+    pub beta2: f32,
+    pub one_minus_beta2: f32,
+    /// `-lr * sqrt(1 - beta2^t) / (1 - beta1^t)`.
+    pub neg_lr_t: f32,
+    pub eps: f32,
+}
+
+const LANES: usize = 16;
+
+/// One Adam step over a block of parameters, in scikit-learn's order of operations:
+/// `g = (raw + alpha * w) / batch` (weights) or `g = raw` (biases, `raw` already averaged);
+/// `m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w += (-lr_t m) / (sqrt(v) + eps)`.
+/// Returns the sum of squares of `w` before the update (f64, fixed lane order).
+#[inline(always)]
+fn adam_body<const WEIGHTS: bool>(
+    w: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    raw: &[f32],
+    s: AdamStep,
+) -> f64 {
+    let n = w.len();
+    assert!(m.len() == n && v.len() == n && raw.len() == n);
+    let mut acc = [0f64; LANES];
+    #[inline(always)]
+    fn one<const WEIGHTS: bool>(
+        w: &mut f32,
+        m: &mut f32,
+        v: &mut f32,
+        raw: f32,
+        s: AdamStep,
+        acc: &mut f64,
+    ) {
+        let w0 = *w;
+        let g = if WEIGHTS {
+            *acc += (w0 as f64) * (w0 as f64);
+            (raw + s.alpha * w0) / s.batch
+        } else {
+            raw
+        };
+        let mm = s.beta1 * *m + s.one_minus_beta1 * g;
+        let vv = s.beta2 * *v + s.one_minus_beta2 * (g * g);
+        *m = mm;
+        *v = vv;
+        *w = w0 + (s.neg_lr_t * mm) / (vv.sqrt() + s.eps);
+    }
+    let main = n / LANES * LANES;
+    {
+        let (w1, m1, v1, r1) = (&mut w[..main], &mut m[..main], &mut v[..main], &raw[..main]);
+        for (((wc, mc), vc), rc) in w1
+            .chunks_exact_mut(LANES)
+            .zip(m1.chunks_exact_mut(LANES))
+            .zip(v1.chunks_exact_mut(LANES))
+            .zip(r1.chunks_exact(LANES))
+        {
+            for j in 0..LANES {
+                one::<WEIGHTS>(&mut wc[j], &mut mc[j], &mut vc[j], rc[j], s, &mut acc[j]);
+            }
+        }
+    }
+    for j in main..n {
+        one::<WEIGHTS>(
+            &mut w[j],
+            &mut m[j],
+            &mut v[j],
+            raw[j],
+            s,
+            &mut acc[j - main],
+        );
+    }
+    let mut total = 0f64;
+    for a in acc {
+        total += a;
+    }
+    total
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn adam_avx512<const WEIGHTS: bool>(
+    w: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    raw: &[f32],
+    s: AdamStep,
+) -> f64 {
+    adam_body::<WEIGHTS>(w, m, v, raw, s)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn adam_avx2<const WEIGHTS: bool>(
+    w: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    raw: &[f32],
+    s: AdamStep,
+) -> f64 {
+    adam_body::<WEIGHTS>(w, m, v, raw, s)
+}
+
+/// Fused Adam step on one block (see `adam_body`), dispatched to the widest SIMD available;
+/// the result does not depend on which one runs.
+pub(crate) fn adam<const WEIGHTS: bool>(
+    w: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    raw: &[f32],
+    s: AdamStep,
+) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports avx512f (checked above).
+            return unsafe { adam_avx512::<WEIGHTS>(w, m, v, raw, s) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports avx2 (checked above).
+            return unsafe { adam_avx2::<WEIGHTS>(w, m, v, raw, s) };
+        }
+    }
+    adam_body::<WEIGHTS>(w, m, v, raw, s)
+}
+
+/// Adds `bias` to every row of `z` (row-major, `bias.len()` columns) and applies ReLU when
+/// `relu` (scikit-learn: `z += b; np.maximum(z, 0, out=z)`).
+pub(crate) fn bias_act(z: &mut [f32], bias: &[f32], relu: bool) {
+    let c = bias.len();
+    for row in z.chunks_exact_mut(c) {
+        if relu {
+            for (x, b) in row.iter_mut().zip(bias) {
+                let t = *x + *b;
+                *x = if t > 0.0 { t } else { 0.0 };
+            }
+        } else {
+            for (x, b) in row.iter_mut().zip(bias) {
+                *x += *b;
+            }
+        }
+    }
+}
+
+/// ReLU derivative applied in place: `delta[act == 0] = 0` (scikit-learn's rule).
+pub(crate) fn relu_mask(delta: &mut [f32], act: &[f32]) {
+    for (d, a) in delta.iter_mut().zip(act) {
+        if *a == 0.0 {
+            *d = 0.0;
+        }
+    }
+}
+
+/// Column sums of a row-major matrix with `out.len()` columns, divided by `div`, written to
+/// `out` (rows summed in order).
+pub(crate) fn col_mean(m: &[f32], out: &mut [f32], div: f32) {
+    out.fill(0.0);
+    for row in m.chunks_exact(out.len()) {
+        for (o, x) in out.iter_mut().zip(row) {
+            *o += *x;
+        }
+    }
+    for o in out.iter_mut() {
+        *o /= div;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step() -> AdamStep {
+        AdamStep {
+            alpha: 1e-4,
+            batch: 7.0,
+            beta1: 0.9,
+            one_minus_beta1: (1.0f64 - 0.9) as f32,
+            beta2: 0.999,
+            one_minus_beta2: (1.0f64 - 0.999) as f32,
+            neg_lr_t: -1e-3,
+            eps: 1e-8,
+        }
+    }
+
+    #[test]
+    fn adam_paths_agree_with_scalar_reference() {
+        let n = 1000 + 7;
+        let w0: Vec<f32> = (0..n)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 77.0)
+            .collect();
+        let raw: Vec<f32> = (0..n)
+            .map(|i| ((i * 13 % 97) as f32 - 48.0) / 31.0)
+            .collect();
+        let s = step();
+        let (mut w, mut m, mut v) = (w0.clone(), vec![0.01f32; n], vec![0.02f32; n]);
+        let ss = adam::<true>(&mut w, &mut m, &mut v, &raw, s);
+        let mut ref_ss = 0f64;
+        for i in 0..n {
+            ref_ss += (w0[i] as f64).powi(2);
+            let g = (raw[i] + s.alpha * w0[i]) / s.batch;
+            let mm = s.beta1 * 0.01 + s.one_minus_beta1 * g;
+            let vv = s.beta2 * 0.02 + s.one_minus_beta2 * (g * g);
+            assert_eq!(m[i].to_bits(), mm.to_bits());
+            assert_eq!(v[i].to_bits(), vv.to_bits());
+            let wn = w0[i] + (s.neg_lr_t * mm) / (vv.sqrt() + s.eps);
+            assert_eq!(w[i].to_bits(), wn.to_bits());
+        }
+        assert!((ss - ref_ss).abs() < 1e-9 * ref_ss);
+        // The portable body gives the same bits as the dispatched SIMD path.
+        let (mut w2, mut m2, mut v2) = (w0.clone(), vec![0.01f32; n], vec![0.02f32; n]);
+        let ss2 = adam_body::<true>(&mut w2, &mut m2, &mut v2, &raw, s);
+        assert_eq!(w, w2);
+        assert_eq!(ss.to_bits(), ss2.to_bits());
+    }
+
+    #[test]
+    fn map_tasks_keeps_order_for_any_thread_count() {
+        let items: Vec<usize> = (0..37).collect();
+        let a = map_tasks(1, items.clone(), || 0usize, |_, i| i * i);
+        let b = map_tasks(3, items, || 0usize, |_, i| i * i);
+        assert_eq!(a, b);
+        assert_eq!(a[6], 36);
+    }
+
+    #[test]
+    fn matmul_matches_naive_with_transposes() {
+        let (m, n, k) = (5, 4, 3);
+        let a: Vec<f32> = (0..m * k).map(|i| i as f32 * 0.5 - 2.0).collect(); // m x k
+        let bt: Vec<f32> = (0..n * k).map(|i| 1.0 - i as f32 * 0.25).collect(); // n x k
+        let mut d = vec![9f32; m * n];
+        matmul(
+            &mut d,
+            m,
+            n,
+            k,
+            Operand::row_major(&a, k),
+            Operand::transposed(&bt, k),
+            Parallelism::None,
+        );
+        for i in 0..m {
+            for j in 0..n {
+                let e: f32 = (0..k).map(|l| a[i * k + l] * bt[j * k + l]).sum();
+                assert!((d[i * n + j] - e).abs() < 1e-5);
+            }
+        }
+    }
+}

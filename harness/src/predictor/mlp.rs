@@ -1,0 +1,861 @@
+//! Multi-layer perceptron with the training semantics of scikit-learn's `MLPRegressor`
+//! (solver `adam`, activation `relu`, no validation-based early stopping), in f32.
+//!
+//! Per batch of `b` rows: forward pass `a_{l+1} = relu(a_l W_l + b_l)` (identity output);
+//! loss `mean((p - y)^2) / 2 + alpha / (2 b) * sum_l |W_l|^2`; output delta `p - y`;
+//! gradients `(a_l^T delta + alpha W_l) / b` and `sum(delta) / b`; ReLU derivative
+//! `delta[a == 0] = 0`; Adam with `lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)` and update
+//! `w += -lr_t m / (sqrt(v) + eps)`. Batches are `min(200, n)` rows (or `batch_size` clipped to
+//! `[1, n]`) taken in order from a permutation reshuffled every epoch. The epoch loss is
+//! `sum(batch_loss * batch_rows) / n`; training stops after `max_iter` epochs or as soon as the
+//! epoch loss has failed to fall below `best - tol` on more than `n_iter_no_change`
+//! consecutive epochs. Weights and biases start uniform in `±sqrt(6 / (fan_in + fan_out))`
+//! (Glorot), drawn layer by layer, weights (row-major `fan_in x fan_out`) before biases.
+//!
+//! Speed: every product is a `gemm` call (AVX-512 when present). `fit` threads inside `gemm`
+//! and in the fused Adam pass; `predict` runs row chunks of [`PREDICT_CHUNK`] rows on up to
+//! `Threads` workers with single-threaded `gemm` (one chunk: threaded `gemm`). Chunk sizes and
+//! reduction orders never depend on the thread count, so results are bit-identical for any
+//! [`Threads`]. With `Threads(1)` nothing touches rayon.
+
+use super::kernels::{self, AdamStep, Operand};
+use super::{Predictor, Threads};
+use crate::matrix::MatRef;
+use crate::rng::SeedRng;
+use anyhow::{bail, Result};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// Rows per prediction chunk (fixed: it never depends on the thread count).
+pub const PREDICT_CHUNK: usize = 8192;
+/// Parameters per block of the parallel Adam pass (fixed for determinism).
+const ADAM_BLOCK: usize = 1 << 16;
+
+/// MLP settings; names and defaults follow scikit-learn's `MLPRegressor` except `max_iter`
+/// (100, the WeakNAS setting; scikit-learn's default is 200).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MlpConfig {
+    /// Hidden layer widths (`hidden_layer_sizes`); default `[1000, 1000, 1000, 1000]`.
+    pub hidden: Vec<usize>,
+    /// L2 penalty (`alpha`); default 1e-4.
+    pub alpha: f64,
+    /// Mini-batch size; absent = scikit-learn's `"auto"`, i.e. `min(200, n)`. A given value
+    /// is clipped to `[1, n]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// Adam step size (`learning_rate_init`); default 1e-3.
+    pub learning_rate_init: f64,
+    /// Adam `beta_1`; default 0.9.
+    pub beta_1: f64,
+    /// Adam `beta_2`; default 0.999.
+    pub beta_2: f64,
+    /// Adam `epsilon`; default 1e-8.
+    pub epsilon: f64,
+    /// Maximum number of epochs (`max_iter`); default 100; 0 only initialises the weights.
+    pub max_iter: usize,
+    /// Minimum loss improvement (`tol`); default 1e-4.
+    pub tol: f64,
+    /// Epochs without improvement tolerated before stopping (`n_iter_no_change`); default 10.
+    pub n_iter_no_change: usize,
+    /// Reshuffle the samples every epoch (`shuffle`); default true.
+    pub shuffle: bool,
+}
+
+impl Default for MlpConfig {
+    fn default() -> Self {
+        Self {
+            hidden: vec![1000; 4],
+            alpha: 1e-4,
+            batch_size: None,
+            learning_rate_init: 1e-3,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-8,
+            max_iter: 100,
+            tol: 1e-4,
+            n_iter_no_change: 10,
+            shuffle: true,
+        }
+    }
+}
+
+impl MlpConfig {
+    /// The batch size used for `n` training rows.
+    pub fn effective_batch(&self, n: usize) -> usize {
+        match self.batch_size {
+            None => n.min(200),
+            Some(b) => b.clamp(1, n.max(1)),
+        }
+    }
+    /// Checks the values (positive widths, finite non-negative rates, betas in [0, 1)).
+    pub fn validate(&self) -> Result<()> {
+        if self.hidden.contains(&0) {
+            bail!(
+                "mlp: hidden layer widths must be positive, got {:?}",
+                self.hidden
+            );
+        }
+        if !(self.alpha >= 0.0 && self.alpha.is_finite()) {
+            bail!("mlp: alpha must be finite and >= 0, got {}", self.alpha);
+        }
+        if !(self.learning_rate_init > 0.0 && self.learning_rate_init.is_finite()) {
+            bail!(
+                "mlp: learning_rate_init must be > 0, got {}",
+                self.learning_rate_init
+            );
+        }
+        for (name, b) in [("beta_1", self.beta_1), ("beta_2", self.beta_2)] {
+            if !(0.0..1.0).contains(&b) {
+                bail!("mlp: {name} must be in [0, 1), got {b}");
+            }
+        }
+        if !(self.epsilon > 0.0) {
+            bail!("mlp: epsilon must be > 0, got {}", self.epsilon);
+        }
+        if self.batch_size == Some(0) {
+            bail!("mlp: batch_size must be >= 1");
+        }
+        if !(self.tol >= 0.0) {
+            bail!("mlp: tol must be >= 0, got {}", self.tol);
+        }
+        Ok(())
+    }
+    /// Multiply-adds of one forward pass of one row with `inputs` features.
+    pub fn forward_macs_per_row(&self, inputs: usize) -> u64 {
+        let mut units = vec![inputs];
+        units.extend(&self.hidden);
+        units.push(1);
+        units.windows(2).map(|w| (w[0] * w[1]) as u64).sum()
+    }
+    /// Multiply-adds of one training step on one row (forward, weight gradients and the
+    /// back-propagated deltas, which skip the input layer).
+    pub fn train_macs_per_row(&self, inputs: usize) -> u64 {
+        let f = self.forward_macs_per_row(inputs);
+        3 * f - (inputs * self.hidden.first().copied().unwrap_or(1)) as u64
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Layer {
+    fan_in: usize,
+    fan_out: usize,
+    /// Row-major `fan_in x fan_out`.
+    w: Vec<f32>,
+    b: Vec<f32>,
+}
+
+/// A scikit-learn-equivalent MLP regressor (see the module docs).
+pub struct Mlp {
+    config: MlpConfig,
+    threads: Threads,
+    layers: Vec<Layer>,
+    loss_curve: Vec<f64>,
+    steps: u64,
+}
+
+impl Mlp {
+    /// An unfitted model using at most `threads` threads per call.
+    pub fn new(config: MlpConfig, threads: Threads) -> Self {
+        Self {
+            config,
+            threads,
+            layers: Vec::new(),
+            loss_curve: Vec::new(),
+            steps: 0,
+        }
+    }
+    /// Adam steps (mini-batches) run by the last fit (scikit-learn's `_optimizer.t`).
+    pub fn n_steps(&self) -> u64 {
+        self.steps
+    }
+    /// The configuration.
+    pub fn config(&self) -> &MlpConfig {
+        &self.config
+    }
+    /// Epoch losses of the last fit (scikit-learn's `loss_curve_`).
+    pub fn loss_curve(&self) -> &[f64] {
+        &self.loss_curve
+    }
+    /// Epochs run by the last fit (scikit-learn's `n_iter_`).
+    pub fn n_iter(&self) -> usize {
+        self.loss_curve.len()
+    }
+    /// Weights (row-major `fan_in x fan_out`) and biases of each layer, input layer first.
+    pub fn parameters(&self) -> Vec<(&[f32], &[f32])> {
+        self.layers
+            .iter()
+            .map(|l| (l.w.as_slice(), l.b.as_slice()))
+            .collect()
+    }
+
+    fn init_layers(&mut self, inputs: usize, rng: &mut SeedRng) {
+        let mut units = vec![inputs];
+        units.extend(&self.config.hidden);
+        units.push(1);
+        self.layers = units
+            .windows(2)
+            .map(|u| {
+                let (fan_in, fan_out) = (u[0], u[1]);
+                let bound = (6.0f64 / (fan_in + fan_out) as f64).sqrt();
+                let mut draw = || (-bound + 2.0 * bound * rng.random::<f64>()) as f32;
+                let w = (0..fan_in * fan_out).map(|_| draw()).collect();
+                let b = (0..fan_out).map(|_| draw()).collect();
+                Layer {
+                    fan_in,
+                    fan_out,
+                    w,
+                    b,
+                }
+            })
+            .collect();
+    }
+
+    /// Forward pass of `rows` rows of `input` (row-major, `fan_in` of layer 0 columns) into
+    /// `out` using two scratch buffers.
+    fn forward_chunk(
+        &self,
+        input: &[f32],
+        rows: usize,
+        out: &mut [f32],
+        scratch: &mut [Vec<f32>; 2],
+        par: gemm::Parallelism,
+    ) {
+        let nl = self.layers.len();
+        let [s0, s1] = scratch;
+        let (mut cur, mut next): (&mut Vec<f32>, &mut Vec<f32>) = (s0, s1);
+        for (l, layer) in self.layers.iter().enumerate() {
+            let need = rows * layer.fan_out;
+            let src: &[f32] = if l == 0 {
+                input
+            } else {
+                &cur[..rows * layer.fan_in]
+            };
+            let dst: &mut [f32] = if l + 1 == nl {
+                &mut out[..need]
+            } else {
+                if next.len() < need {
+                    next.resize(need, 0.0);
+                }
+                &mut next[..need]
+            };
+            kernels::matmul(
+                dst,
+                rows,
+                layer.fan_out,
+                layer.fan_in,
+                Operand::row_major(src, layer.fan_in),
+                Operand::row_major(&layer.w, layer.fan_out),
+                par,
+            );
+            kernels::bias_act(dst, &layer.b, l + 1 < nl);
+            std::mem::swap(&mut cur, &mut next);
+        }
+    }
+}
+
+/// Buffers and optimiser state of one training run.
+struct Trainer {
+    /// `acts[l]`: input of layer l (`batch x units[l]`); `acts[L]`: output.
+    acts: Vec<Vec<f32>>,
+    delta: [Vec<f32>; 2],
+    grad: Vec<f32>,
+    grad_b: Vec<f32>,
+    m_w: Vec<Vec<f32>>,
+    v_w: Vec<Vec<f32>>,
+    m_b: Vec<Vec<f32>>,
+    v_b: Vec<Vec<f32>>,
+    t: u64,
+}
+
+impl Predictor for Mlp {
+    fn fit(&mut self, x: MatRef<'_>, y: &[f32], rng: &mut SeedRng) -> Result<()> {
+        self.config.validate()?;
+        let (n, d) = (x.rows, x.cols);
+        if n == 0 || y.len() != n {
+            bail!("mlp: {} rows but {} targets", n, y.len());
+        }
+        if d == 0 {
+            bail!("mlp: feature matrix has no columns");
+        }
+        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+            bail!("mlp: target {i} is not finite ({})", y[i]);
+        }
+        if let Some(i) = x.data.iter().position(|v| !v.is_finite()) {
+            bail!(
+                "mlp: feature value at row {}, column {} is not finite",
+                i / d,
+                i % d
+            );
+        }
+        let cfg = self.config.clone();
+        self.init_layers(d, rng);
+        self.loss_curve.clear();
+        let threads = self.threads.0.max(1);
+        let par = kernels::parallelism(threads);
+        let batch = cfg.effective_batch(n);
+        let nl = self.layers.len();
+        let widest = self.layers.iter().map(|l| l.fan_out).max().unwrap_or(1);
+        let mut tr = Trainer {
+            acts: std::iter::once(d)
+                .chain(self.layers.iter().map(|l| l.fan_out))
+                .map(|u| vec![0f32; batch * u])
+                .collect(),
+            delta: [vec![0f32; batch * widest], vec![0f32; batch * widest]],
+            grad: vec![0f32; self.layers.iter().map(|l| l.w.len()).max().unwrap_or(0)],
+            grad_b: vec![0f32; widest],
+            m_w: self.layers.iter().map(|l| vec![0f32; l.w.len()]).collect(),
+            v_w: self.layers.iter().map(|l| vec![0f32; l.w.len()]).collect(),
+            m_b: self.layers.iter().map(|l| vec![0f32; l.b.len()]).collect(),
+            v_b: self.layers.iter().map(|l| vec![0f32; l.b.len()]).collect(),
+            t: 0,
+        };
+        let mut idx: Vec<usize> = (0..n).collect();
+        let mut yb = vec![0f32; batch];
+        let mut best_loss = f64::INFINITY;
+        let mut no_improvement = 0usize;
+        for _epoch in 0..cfg.max_iter {
+            if cfg.shuffle {
+                idx.shuffle(rng);
+            }
+            let mut accumulated = 0f64;
+            for start in (0..n).step_by(batch) {
+                let bs = batch.min(n - start);
+                let rows = &idx[start..start + bs];
+                for (k, &r) in rows.iter().enumerate() {
+                    tr.acts[0][k * d..(k + 1) * d].copy_from_slice(x.row(r));
+                    yb[k] = y[r];
+                }
+                // Forward.
+                for l in 0..nl {
+                    let layer = &self.layers[l];
+                    let (lo, hi) = tr.acts.split_at_mut(l + 1);
+                    let src = &lo[l][..bs * layer.fan_in];
+                    let dst = &mut hi[0][..bs * layer.fan_out];
+                    kernels::matmul(
+                        dst,
+                        bs,
+                        layer.fan_out,
+                        layer.fan_in,
+                        Operand::row_major(src, layer.fan_in),
+                        Operand::row_major(&layer.w, layer.fan_out),
+                        par,
+                    );
+                    kernels::bias_act(dst, &layer.b, l + 1 < nl);
+                }
+                // Squared loss and output delta.
+                let pred = &tr.acts[nl][..bs];
+                let mut sq = 0f64;
+                for k in 0..bs {
+                    let e = pred[k] - yb[k];
+                    sq += (e as f64) * (e as f64);
+                    tr.delta[0][k] = e;
+                }
+                let mut batch_loss = 0.5 * sq / bs as f64;
+                // Backward with the Adam update of each layer fused in once its delta has
+                // been propagated (equivalent to scikit-learn's update after the full pass:
+                // a layer's weights are not read again in this step).
+                tr.t += 1;
+                let t = tr.t as f64;
+                let step = AdamStep {
+                    alpha: cfg.alpha as f32,
+                    batch: bs as f32,
+                    beta1: cfg.beta_1 as f32,
+                    one_minus_beta1: (1.0 - cfg.beta_1) as f32,
+                    beta2: cfg.beta_2 as f32,
+                    one_minus_beta2: (1.0 - cfg.beta_2) as f32,
+                    neg_lr_t: (-(cfg.learning_rate_init * (1.0 - cfg.beta_2.powf(t)).sqrt()
+                        / (1.0 - cfg.beta_1.powf(t)))) as f32,
+                    eps: cfg.epsilon as f32,
+                };
+                let mut sumsq = 0f64;
+                let mut cur = 0usize;
+                for l in (0..nl).rev() {
+                    let layer = &mut self.layers[l];
+                    let (fi, fo) = (layer.fan_in, layer.fan_out);
+                    let (d0, d1) = tr.delta.split_at_mut(1);
+                    let (dcur, dprev) = if cur == 0 {
+                        (&mut d0[0], &mut d1[0])
+                    } else {
+                        (&mut d1[0], &mut d0[0])
+                    };
+                    let dcur = &dcur[..bs * fo];
+                    let act = &tr.acts[l][..bs * fi];
+                    let grad = &mut tr.grad[..fi * fo];
+                    kernels::matmul(
+                        grad,
+                        fi,
+                        fo,
+                        bs,
+                        Operand::transposed(act, fi),
+                        Operand::row_major(dcur, fo),
+                        par,
+                    );
+                    kernels::col_mean(dcur, &mut tr.grad_b[..fo], bs as f32);
+                    if l > 0 {
+                        let dp = &mut dprev[..bs * fi];
+                        kernels::matmul(
+                            dp,
+                            bs,
+                            fi,
+                            fo,
+                            Operand::row_major(dcur, fo),
+                            Operand::transposed(&layer.w, fo),
+                            par,
+                        );
+                        kernels::relu_mask(dp, act);
+                    }
+                    let items: Vec<_> = layer
+                        .w
+                        .chunks_mut(ADAM_BLOCK)
+                        .zip(tr.m_w[l].chunks_mut(ADAM_BLOCK))
+                        .zip(tr.v_w[l].chunks_mut(ADAM_BLOCK))
+                        .zip(grad.chunks(ADAM_BLOCK))
+                        .collect();
+                    let parts = kernels::map_tasks(
+                        threads,
+                        items,
+                        || (),
+                        |_, (((w, m), v), g)| kernels::adam::<true>(w, m, v, g, step),
+                    );
+                    for p in parts {
+                        sumsq += p;
+                    }
+                    kernels::adam::<false>(
+                        &mut layer.b,
+                        &mut tr.m_b[l],
+                        &mut tr.v_b[l],
+                        &tr.grad_b[..fo],
+                        step,
+                    );
+                    cur ^= 1;
+                }
+                batch_loss += 0.5 * cfg.alpha * sumsq / bs as f64;
+                accumulated += batch_loss * bs as f64;
+            }
+            let loss = accumulated / n as f64;
+            self.loss_curve.push(loss);
+            if loss > best_loss - cfg.tol {
+                no_improvement += 1;
+            } else {
+                no_improvement = 0;
+            }
+            if loss < best_loss {
+                best_loss = loss;
+            }
+            if no_improvement > cfg.n_iter_no_change {
+                break;
+            }
+        }
+        self.steps = tr.t;
+        Ok(())
+    }
+
+    fn predict(&self, x: MatRef<'_>) -> Vec<f32> {
+        assert!(!self.layers.is_empty(), "mlp: predict called before fit");
+        let d = self.layers[0].fan_in;
+        assert_eq!(x.cols, d, "mlp: fitted on {d} features, got {}", x.cols);
+        let mut out = vec![0f32; x.rows];
+        if x.rows == 0 {
+            return out;
+        }
+        let threads = self.threads.0.max(1);
+        let new_scratch = || [Vec::new(), Vec::new()];
+        if x.rows <= PREDICT_CHUNK {
+            let mut s = new_scratch();
+            self.forward_chunk(
+                x.data,
+                x.rows,
+                &mut out,
+                &mut s,
+                kernels::parallelism(threads),
+            );
+            return out;
+        }
+        let items: Vec<_> = out
+            .chunks_mut(PREDICT_CHUNK)
+            .zip(x.data.chunks(PREDICT_CHUNK * d))
+            .collect();
+        kernels::map_tasks(threads, items, new_scratch, |s, (o, xs)| {
+            let rows = o.len();
+            self.forward_chunk(xs, rows, o, s, gemm::Parallelism::None);
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::kendall_tau_b;
+    use crate::matrix::Matrix;
+    use crate::predictor::testutil::{nb201_like, split};
+    use rand::seq::SliceRandom;
+
+    fn small(hidden: Vec<usize>, max_iter: usize) -> MlpConfig {
+        MlpConfig {
+            hidden,
+            max_iter,
+            ..MlpConfig::default()
+        }
+    }
+
+    #[test]
+    fn learns_a_synthetic_nb201_like_target() {
+        let (x, y) = nb201_like(0);
+        let mut rng = crate::rng::stream("mlp-test", 0, "split");
+        let (tr, te) = split(15_625, 400, 2_000, &mut rng);
+        let (xtr, ytr) = (
+            x.gather(&tr),
+            tr.iter().map(|&i| y[i as usize]).collect::<Vec<_>>(),
+        );
+        let xte = x.gather(&te);
+        let yte: Vec<f64> = te.iter().map(|&i| y[i as usize] as f64).collect();
+        let mut m = Mlp::new(small(vec![64, 64], 100), Threads::ONE);
+        m.fit(xtr.view(), &ytr, &mut rng).unwrap();
+        let p: Vec<f64> = m.predict(xte.view()).iter().map(|&v| v as f64).collect();
+        let tau = kendall_tau_b(&p, &yte);
+        // The additive part alone explains most of the ranking; 400 samples should reach it.
+        assert!(tau > 0.75, "held-out Kendall tau {tau}");
+        assert!(m.loss_curve().windows(2).filter(|w| w[1] < w[0]).count() > m.n_iter() / 2);
+    }
+
+    /// A plain f64 transcription of scikit-learn's `_fit_stochastic` / `_backprop` /
+    /// `AdamOptimizer` (loops, no gemm), drawing the same random numbers in the same order.
+    fn reference_fit(
+        cfg: &MlpConfig,
+        x: &Matrix,
+        y: &[f32],
+        rng: &mut SeedRng,
+    ) -> (Vec<Vec<Vec<f64>>>, Vec<Vec<f64>>, Vec<f64>) {
+        let (n, d) = (x.rows, x.cols);
+        let mut units = vec![d];
+        units.extend(&cfg.hidden);
+        units.push(1);
+        let nl = units.len() - 1;
+        let mut w: Vec<Vec<Vec<f64>>> = Vec::new(); // w[l][i][j]
+        let mut b: Vec<Vec<f64>> = Vec::new();
+        for l in 0..nl {
+            let bound = (6.0 / (units[l] + units[l + 1]) as f64).sqrt();
+            let mut draw = || (-bound + 2.0 * bound * rng.random::<f64>()) as f32 as f64;
+            w.push(
+                (0..units[l])
+                    .map(|_| (0..units[l + 1]).map(|_| draw()).collect())
+                    .collect(),
+            );
+            b.push((0..units[l + 1]).map(|_| draw()).collect());
+        }
+        let zeros_w = |w: &Vec<Vec<Vec<f64>>>| -> Vec<Vec<Vec<f64>>> {
+            w.iter()
+                .map(|m| m.iter().map(|r| vec![0.0; r.len()]).collect())
+                .collect()
+        };
+        let (mut mw, mut vw) = (zeros_w(&w), zeros_w(&w));
+        let (mut mb, mut vb): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (
+            b.iter().map(|r| vec![0.0; r.len()]).collect(),
+            b.iter().map(|r| vec![0.0; r.len()]).collect(),
+        );
+        let batch = cfg.effective_batch(n);
+        let mut idx: Vec<usize> = (0..n).collect();
+        let mut t = 0f64;
+        let mut curve = Vec::new();
+        for _ in 0..cfg.max_iter {
+            idx.shuffle(rng);
+            let mut acc = 0.0;
+            for start in (0..n).step_by(batch) {
+                let rows = &idx[start..(start + batch).min(n)];
+                let bs = rows.len() as f64;
+                // Forward: acts[l][k][j].
+                let mut acts: Vec<Vec<Vec<f64>>> = vec![rows
+                    .iter()
+                    .map(|&r| x.row(r).iter().map(|&v| v as f64).collect())
+                    .collect()];
+                for l in 0..nl {
+                    let a: Vec<Vec<f64>> = acts[l]
+                        .iter()
+                        .map(|inp| {
+                            (0..units[l + 1])
+                                .map(|j| {
+                                    let z: f64 =
+                                        (0..units[l]).map(|i| inp[i] * w[l][i][j]).sum::<f64>()
+                                            + b[l][j];
+                                    if l + 1 < nl {
+                                        z.max(0.0)
+                                    } else {
+                                        z
+                                    }
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    acts.push(a);
+                }
+                let mut loss: f64 = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &r)| (y[r] as f64 - acts[nl][k][0]).powi(2))
+                    .sum::<f64>()
+                    / bs
+                    / 2.0;
+                let ss: f64 = w.iter().flatten().flatten().map(|v| v * v).sum();
+                loss += 0.5 * cfg.alpha * ss / bs;
+                acc += loss * bs;
+                let mut delta: Vec<Vec<f64>> = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &r)| vec![acts[nl][k][0] - y[r] as f64])
+                    .collect();
+                let mut gw = zeros_w(&w);
+                let mut gb: Vec<Vec<f64>> = b.iter().map(|r| vec![0.0; r.len()]).collect();
+                for l in (0..nl).rev() {
+                    for i in 0..units[l] {
+                        for j in 0..units[l + 1] {
+                            let s: f64 = (0..rows.len()).map(|k| acts[l][k][i] * delta[k][j]).sum();
+                            gw[l][i][j] = (s + cfg.alpha * w[l][i][j]) / bs;
+                        }
+                    }
+                    for j in 0..units[l + 1] {
+                        gb[l][j] = (0..rows.len()).map(|k| delta[k][j]).sum::<f64>() / bs;
+                    }
+                    if l > 0 {
+                        delta = (0..rows.len())
+                            .map(|k| {
+                                (0..units[l])
+                                    .map(|i| {
+                                        if acts[l][k][i] == 0.0 {
+                                            0.0
+                                        } else {
+                                            (0..units[l + 1])
+                                                .map(|j| delta[k][j] * w[l][i][j])
+                                                .sum()
+                                        }
+                                    })
+                                    .collect()
+                            })
+                            .collect();
+                    }
+                }
+                t += 1.0;
+                let lr = cfg.learning_rate_init * (1.0 - cfg.beta_2.powf(t)).sqrt()
+                    / (1.0 - cfg.beta_1.powf(t));
+                let mut upd = |p: &mut f64, g: f64, m: &mut f64, v: &mut f64| {
+                    *m = cfg.beta_1 * *m + (1.0 - cfg.beta_1) * g;
+                    *v = cfg.beta_2 * *v + (1.0 - cfg.beta_2) * g * g;
+                    *p += -lr * *m / (v.sqrt() + cfg.epsilon);
+                };
+                for l in 0..nl {
+                    for i in 0..units[l] {
+                        for j in 0..units[l + 1] {
+                            upd(
+                                &mut w[l][i][j],
+                                gw[l][i][j],
+                                &mut mw[l][i][j],
+                                &mut vw[l][i][j],
+                            );
+                        }
+                    }
+                    for j in 0..units[l + 1] {
+                        upd(&mut b[l][j], gb[l][j], &mut mb[l][j], &mut vb[l][j]);
+                    }
+                }
+            }
+            curve.push(acc / n as f64);
+        }
+        (w, b, curve)
+    }
+
+    #[test]
+    fn matches_a_plain_transcription_of_sklearn() {
+        let (x, y) = nb201_like(5);
+        let xs = x.gather(&(0..50).collect::<Vec<u32>>());
+        let cfg = MlpConfig {
+            hidden: vec![6, 4],
+            alpha: 0.05,          // large, so a wrong L2 scaling shows
+            batch_size: Some(16), // 16, 16, 16, 2: uneven last batch
+            max_iter: 15,
+            tol: 0.0,
+            n_iter_no_change: 100,
+            ..MlpConfig::default()
+        };
+        let mut m = Mlp::new(cfg.clone(), Threads::ONE);
+        m.fit(xs.view(), &y[..50], &mut crate::rng::stream("t", 0, "ref"))
+            .unwrap();
+        let (rw, rb, rcurve) =
+            reference_fit(&cfg, &xs, &y[..50], &mut crate::rng::stream("t", 0, "ref"));
+        assert_eq!(m.n_iter(), 15);
+        for (a, b) in m.loss_curve().iter().zip(&rcurve) {
+            assert!((a - b).abs() <= 1e-4 * b.abs(), "loss {a} vs reference {b}");
+        }
+        for (l, (w, b)) in m.parameters().into_iter().enumerate() {
+            let cols = rb[l].len();
+            for (k, v) in w.iter().enumerate() {
+                let r = rw[l][k / cols][k % cols];
+                assert!((*v as f64 - r).abs() < 2e-5, "w[{l}][{k}] {v} vs {r}");
+            }
+            for (k, v) in b.iter().enumerate() {
+                assert!(
+                    (*v as f64 - rb[l][k]).abs() < 2e-5,
+                    "b[{l}][{k}] {v} vs {}",
+                    rb[l][k]
+                );
+            }
+        }
+        // The weights moved: the comparison is not between two initialisations.
+        let mut m0 = Mlp::new(MlpConfig { max_iter: 0, ..cfg }, Threads::ONE);
+        m0.fit(xs.view(), &y[..50], &mut crate::rng::stream("t", 0, "ref"))
+            .unwrap();
+        let moved = m0.parameters()[0]
+            .0
+            .iter()
+            .zip(m.parameters()[0].0)
+            .filter(|(a, b)| (*a - *b).abs() > 1e-3)
+            .count();
+        assert!(moved > 20, "{moved} weights moved");
+    }
+
+    #[test]
+    fn stops_early_on_a_constant_target_by_sklearns_rule() {
+        let (x, _) = nb201_like(1);
+        let x = x.gather(&(0..150).collect::<Vec<u32>>());
+        let y = vec![0.25f32; 150];
+        let cfg = small(vec![16], 500);
+        let mut m = Mlp::new(cfg.clone(), Threads::ONE);
+        m.fit(x.view(), &y, &mut crate::rng::stream("t", 0, "es"))
+            .unwrap();
+        let curve = m.loss_curve();
+        assert!(curve.len() < 500, "ran all {} epochs", curve.len());
+        // Replay scikit-learn's rule on the curve: it must fire exactly at the last epoch.
+        let (mut best, mut count) = (f64::INFINITY, 0usize);
+        for (e, &l) in curve.iter().enumerate() {
+            count = if l > best - cfg.tol { count + 1 } else { 0 };
+            best = best.min(l);
+            assert_eq!(
+                count > cfg.n_iter_no_change,
+                e + 1 == curve.len(),
+                "epoch {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn batch_size_rule() {
+        let c = MlpConfig::default();
+        assert_eq!(c.effective_batch(50), 50);
+        assert_eq!(c.effective_batch(1000), 200);
+        let f = MlpConfig {
+            batch_size: Some(32),
+            ..MlpConfig::default()
+        };
+        assert_eq!(f.effective_batch(100), 32);
+        assert_eq!(f.effective_batch(10), 10);
+        // Steps per epoch follow: ceil(n / batch).
+        let (x, y) = nb201_like(2);
+        for (n, batch, steps_per_epoch) in
+            [(250usize, None, 2u64), (100, None, 1), (100, Some(30), 4)]
+        {
+            let xs = x.gather(&(0..n as u32).collect::<Vec<_>>());
+            let cfg = MlpConfig {
+                batch_size: batch,
+                ..small(vec![8], 3)
+            };
+            let mut m = Mlp::new(cfg, Threads::ONE);
+            m.fit(xs.view(), &y[..n], &mut crate::rng::stream("t", 0, "b"))
+                .unwrap();
+            assert_eq!(m.n_iter(), 3);
+            assert_eq!(m.n_steps(), 3 * steps_per_epoch, "n {n}, batch {batch:?}");
+        }
+    }
+
+    #[test]
+    fn glorot_uniform_init_for_weights_and_biases() {
+        let x = Matrix::from_vec(4, 30, vec![0.0; 120]);
+        let mut m = Mlp::new(small(vec![200, 50], 0), Threads::ONE);
+        m.fit(x.view(), &[0.0; 4], &mut crate::rng::stream("t", 0, "init"))
+            .unwrap();
+        let units = [30usize, 200, 50, 1];
+        for (l, (w, b)) in m.parameters().into_iter().enumerate() {
+            let bound = (6.0 / (units[l] + units[l + 1]) as f64).sqrt() as f32;
+            for vals in [w, b] {
+                assert!(
+                    vals.iter().all(|v| v.abs() <= bound),
+                    "layer {l} out of bound"
+                );
+                let max = vals.iter().fold(0f32, |a, v| a.max(v.abs()));
+                if vals.len() >= 50 {
+                    assert!(max > 0.9 * bound, "layer {l}: max {max} vs bound {bound}");
+                    let mean = vals.iter().map(|&v| v as f64).sum::<f64>() / vals.len() as f64;
+                    assert!(mean.abs() < 0.2 * bound as f64, "layer {l}: mean {mean}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bit_identical_for_any_thread_count() {
+        let (x, y) = nb201_like(3);
+        let xs = x.gather(&(0..300).collect::<Vec<u32>>());
+        // Wide enough that gemm really threads (work above its threshold).
+        let cfg = small(vec![128, 128], 4);
+        let run = |t: usize| {
+            let mut m = Mlp::new(cfg.clone(), Threads(t));
+            m.fit(xs.view(), &y[..300], &mut crate::rng::stream("t", 0, "thr"))
+                .unwrap();
+            // 15,625 rows: two chunks (parallel path); 1,000 rows: one chunk (threaded gemm).
+            let big = m.predict(x.view());
+            let one = m.predict(x.view().slice_rows(0, 1000));
+            (big, one, m.loss_curve().to_vec())
+        };
+        let a = run(1);
+        let b = run(2);
+        assert!(a
+            .0
+            .iter()
+            .zip(&b.0)
+            .all(|(p, q)| p.to_bits() == q.to_bits()));
+        assert!(a
+            .1
+            .iter()
+            .zip(&b.1)
+            .all(|(p, q)| p.to_bits() == q.to_bits()));
+        assert_eq!(a.2, b.2);
+        let c = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap()
+            .install(|| run(3));
+        assert!(a
+            .0
+            .iter()
+            .zip(&c.0)
+            .all(|(p, q)| p.to_bits() == q.to_bits()));
+    }
+
+    #[test]
+    fn seeds_matter_and_refit_starts_from_scratch() {
+        let (x, y) = nb201_like(4);
+        let xs = x.gather(&(0..100).collect::<Vec<u32>>());
+        let mut m = Mlp::new(small(vec![16], 5), Threads::ONE);
+        m.fit(xs.view(), &y[..100], &mut crate::rng::stream("t", 0, "s"))
+            .unwrap();
+        let p1 = m.predict(xs.view());
+        m.fit(xs.view(), &y[..100], &mut crate::rng::stream("t", 1, "s"))
+            .unwrap();
+        let p2 = m.predict(xs.view());
+        m.fit(xs.view(), &y[..100], &mut crate::rng::stream("t", 0, "s"))
+            .unwrap();
+        assert_ne!(p1, p2);
+        assert_eq!(p1, m.predict(xs.view()));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        let x = Matrix::from_vec(2, 2, vec![0.0, 1.0, 1.0, 0.0]);
+        let mut m = Mlp::new(small(vec![4], 2), Threads::ONE);
+        let mut r = crate::rng::stream("t", 0, "bad");
+        assert!(m.fit(x.view(), &[1.0], &mut r).is_err());
+        assert!(m.fit(x.view(), &[1.0, f32::NAN], &mut r).is_err());
+        let mut z = Mlp::new(small(vec![0], 2), Threads::ONE);
+        assert!(z.fit(x.view(), &[1.0, 2.0], &mut r).is_err());
+    }
+}
