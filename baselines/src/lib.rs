@@ -12,8 +12,9 @@
 //! 1. Write one file `src/<name>.rs` with a config struct
 //!    (`#[serde(default, deny_unknown_fields)]`, parsed with
 //!    [`weaknas_harness::searcher::parse_params`] so typos are errors), a type implementing
-//!    [`Searcher`](weaknas_harness::searcher::Searcher) that queries only through `ctx.oracle` / `ctx.try_query_new` until
-//!    `ctx.oracle.remaining() == 0`, draws every random choice from `ctx.rng`, and
+//!    [`Searcher`](weaknas_harness::searcher::Searcher) that queries only through
+//!    `ctx.oracle` / `ctx.try_query_new` until `ctx.oracle.remaining() == 0`, draws every
+//!    random choice from `ctx.rng`, and
 //!    `pub fn build(params: &toml::Table, info: &BuildInfo) -> anyhow::Result<Box<dyn Searcher>>`.
 //! 2. Add `pub mod <name>;` below and one `.add(kind, about, <name>::build)` line in
 //!    [`registry`].

@@ -59,8 +59,10 @@ pub struct QueryRow {
     /// Value the searcher saw.
     pub search_value: f64,
     /// Mean of the search metric over trials (truth).
+    #[serde(deserialize_with = "nan_if_null")]
     pub search_mean: f64,
     /// Report-metric value.
+    #[serde(deserialize_with = "nan_if_null")]
     pub report_value: f64,
     /// Charged (first query of the cell) or a repeat.
     pub charged: bool,
@@ -76,19 +78,25 @@ pub struct IterationRow {
     /// Charged queries when the predictor was fitted.
     pub num_queried: usize,
     /// Kendall tau-b of predictions vs truth on the true top-50.
+    #[serde(deserialize_with = "nan_if_null")]
     pub kendall_top50: f64,
     /// Same on the true top-100.
+    #[serde(deserialize_with = "nan_if_null")]
     pub kendall_top100: f64,
     /// Same on the whole space.
+    #[serde(deserialize_with = "nan_if_null")]
     pub kendall_all: f64,
     /// Fraction of this iteration's new queries that lie in the true top-50.
+    #[serde(deserialize_with = "nan_if_null")]
     pub hit_rate_top50: f64,
     /// Fraction of this iteration's new queries that lie in the true top-100.
+    #[serde(deserialize_with = "nan_if_null")]
     pub hit_rate_top100: f64,
     /// True rank (1 = best, by search metric) of the predicted top-1.
     pub top1_true_rank: u32,
     /// The official code's value: max(best report metric queried so far, report metric of
     /// the predictor's top-1 even if never queried). A PEEK at the report metric: labelled so.
+    #[serde(deserialize_with = "nan_if_null")]
     pub paper_best_peek: f64,
 }
 
@@ -107,6 +115,11 @@ pub struct RankedCell {
     pub predicted: f64,
     /// True search-metric mean.
     pub truth: f64,
+}
+
+/// JSON has no NaN: serde_json writes it as `null`; read `null` back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Everything recorded of one run.

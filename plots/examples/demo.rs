@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 use weaknas_plots::{
-    render, CurveColours, EcdfCurve, EcdfFigure, LineFigure, LineSeries, Provenance,
-    ScatterFigure, ScatterPanel,
+    render, CurveColours, EcdfCurve, EcdfFigure, LineFigure, LineSeries, Provenance, ScatterFigure,
+    ScatterPanel,
 };
 
 /// Deterministic uniform numbers in [0, 1) (xorshift64).
@@ -30,8 +30,14 @@ fn normal(seed: u64, n: usize) -> Vec<f64> {
 }
 
 fn curve(name: &str, xs: &[f64], top: f64, rate: f64, spread: f64) -> LineSeries {
-    let y: Vec<f64> = xs.iter().map(|q| top - 4.0 * (-q / rate).exp() - 0.4 * (-q / (8.0 * rate)).exp()).collect();
-    let sd: Vec<f64> = xs.iter().map(|q| spread * (0.15 + (-q / (2.0 * rate)).exp())).collect();
+    let y: Vec<f64> = xs
+        .iter()
+        .map(|q| top - 4.0 * (-q / rate).exp() - 0.4 * (-q / (8.0 * rate)).exp())
+        .collect();
+    let sd: Vec<f64> = xs
+        .iter()
+        .map(|q| spread * (0.15 + (-q / (2.0 * rate)).exp()))
+        .collect();
     LineSeries {
         name: name.into(),
         x: xs.to_vec(),
@@ -44,7 +50,11 @@ fn curve(name: &str, xs: &[f64], top: f64, rate: f64, spread: f64) -> LineSeries
 }
 
 fn main() -> anyhow::Result<()> {
-    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "/tmp/plots_demo".into()));
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "/tmp/plots_demo".into()),
+    );
     let mut prov = Provenance {
         harness_version: Some(env!("CARGO_PKG_VERSION").into()),
         ..Default::default()
@@ -70,7 +80,9 @@ fn main() -> anyhow::Result<()> {
     let mut paths = render(&line.into(), &out, "demo_line", &prov)?;
 
     // 2. Teaser-style, log x.
-    let qlog: Vec<f64> = (0..40).map(|i| 10.0 * 100f64.powf(i as f64 / 39.0)).collect();
+    let qlog: Vec<f64> = (0..40)
+        .map(|i| 10.0 * 100f64.powf(i as f64 / 39.0))
+        .collect();
     let teaser = LineFigure {
         title: "Weak predictors vs one strong predictor (synthetic demo data)".into(),
         x_label: "number of queries (log scale)".into(),
@@ -83,6 +95,37 @@ fn main() -> anyhow::Result<()> {
         hline: None,
     };
     paths.extend(render(&teaser.into(), &out, "demo_line_logx", &prov)?);
+
+    // 2b. Crossing curves filling every corner, small canvas: the legend must move the data.
+    let xs: Vec<f64> = (0..=60).map(|i| i as f64).collect();
+    let mk = |name: &str, f: &dyn Fn(f64) -> f64| LineSeries {
+        name: name.into(),
+        x: xs.clone(),
+        y: xs.iter().map(|&x| f(x)).collect(),
+        band: None,
+    };
+    let crowded = LineFigure {
+        title: "Crossing curves, small canvas (synthetic)".into(),
+        x_label: "x".into(),
+        y_label: "y".into(),
+        log_x: false,
+        series: vec![
+            mk("rising", &|x| x),
+            mk("falling", &|x| 60.0 - x),
+            mk("NPENAS", &|x| 30.0 + 28.0 * (x / 6.0).sin()),
+        ],
+        hline: None,
+    };
+    let opts = weaknas_plots::RenderOptions {
+        size: Some((640, 420)),
+    };
+    paths.extend(weaknas_plots::render_with(
+        &crowded.into(),
+        &out,
+        "demo_line_crowded",
+        &prov,
+        &opts,
+    )?);
 
     // 3. Predicted vs true, 6 iterations, 15625 architectures each.
     let n = 15625;

@@ -36,7 +36,9 @@ pub(crate) fn prepare(fig: &EcdfFigure) -> Result<(XyPlot, Skipped)> {
     let (x0, x1) = padded(lo, hi, 0.02, fig.log_x);
     let n_curves = fig.curves.len();
     let colours = match fig.colours {
-        CurveColours::Sequential => (0..n_curves).map(|i| sequential_color(i, n_curves)).collect(),
+        CurveColours::Sequential => (0..n_curves)
+            .map(|i| sequential_color(i, n_curves))
+            .collect(),
         CurveColours::ByMethod => {
             let names: Vec<&str> = fig.curves.iter().map(|c| c.name.as_str()).collect();
             method_colors(&names)

@@ -52,7 +52,7 @@ impl Legend {
     ) -> Result<Legend> {
         let font = st.legend();
         let mut text_w = 0i32;
-        let mut text_h = st.px(14.0);
+        let mut text_h = st.tpx(14.0);
         for e in &entries {
             let (w, h) = root
                 .estimate_text_size(&e.label, &font)
@@ -60,9 +60,9 @@ impl Legend {
             text_w = text_w.max(w as i32);
             text_h = text_h.max(h as i32);
         }
-        let pad = st.px(10.0);
-        let swatch_w = st.px(36.0);
-        let gap = st.px(9.0);
+        let pad = st.tpx(10.0);
+        let swatch_w = st.tpx(36.0);
+        let gap = st.tpx(9.0);
         let row_h = (f64::from(text_h) * 1.5).round() as i32;
         let n = entries.len() as i32;
         Ok(Legend {
@@ -100,8 +100,12 @@ impl Legend {
             let sx0 = x + self.pad;
             let sx1 = sx0 + self.swatch_w;
             draw_swatch(root, e, (sx0, sx1, cy), self.row_h, st).map_err(err)?;
-            root.draw(&Text::new(e.label.clone(), (sx1 + self.gap, cy), font.clone()))
-                .map_err(err)?;
+            root.draw(&Text::new(
+                e.label.clone(),
+                (sx1 + self.gap, cy),
+                font.clone(),
+            ))
+            .map_err(err)?;
         }
         Ok(())
     }
@@ -168,10 +172,8 @@ impl Occupancy {
             let n = (dx.abs().max(dy.abs()) / STEP).ceil().max(1.0) as i32;
             for k in 0..=n {
                 let t = f64::from(k) / f64::from(n);
-                self.points.push((
-                    a.0 + (dx * t).round() as i32,
-                    a.1 + (dy * t).round() as i32,
-                ));
+                self.points
+                    .push((a.0 + (dx * t).round() as i32, a.1 + (dy * t).round() as i32));
             }
         }
     }
@@ -230,7 +232,13 @@ pub(crate) fn candidates(plot: PxRect, w: i32, h: i32, inset: i32) -> [PxRect; 4
 }
 
 /// The candidate covering the fewest data samples, with its count.
-pub(crate) fn best_place(occ: &Occupancy, plot: PxRect, w: i32, h: i32, inset: i32) -> (PxRect, usize) {
+pub(crate) fn best_place(
+    occ: &Occupancy,
+    plot: PxRect,
+    w: i32,
+    h: i32,
+    inset: i32,
+) -> (PxRect, usize) {
     let mut best: Option<(PxRect, usize)> = None;
     for r in candidates(plot, w, h, inset) {
         let n = occ.count_in(r);

@@ -61,8 +61,10 @@ pub fn render_with(
     }
     let prepared = prepare(fig).with_context(|| format!("figure {name:?}"))?;
 
-    let png = render_png(&prepared, (w, h), design).with_context(|| format!("figure {name:?}: PNG"))?;
-    let svg = render_svg(&prepared, (w, h), design).with_context(|| format!("figure {name:?}: SVG"))?;
+    let png =
+        render_png(&prepared, (w, h), design).with_context(|| format!("figure {name:?}: PNG"))?;
+    let svg =
+        render_svg(&prepared, (w, h), design).with_context(|| format!("figure {name:?}: SVG"))?;
 
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("creating directory {}", out_dir.display()))?;
@@ -145,8 +147,9 @@ fn render_png(p: &Prepared<'_>, (w, h): (u32, u32), design: (u32, u32)) -> Resul
     let mut big = vec![255u8; (bw as usize) * (bh as usize) * 3];
     {
         let root = BitMapBackend::with_buffer(&mut big, (bw, bh)).into_drawing_area();
-        p.draw(&root, &Style::new((bw, bh), design))?;
-        root.present().map_err(|e| anyhow!("finishing bitmap: {e}"))?;
+        p.draw(&root, &Style::new((w, h), design, SUPERSAMPLE))?;
+        root.present()
+            .map_err(|e| anyhow!("finishing bitmap: {e}"))?;
     }
     let small = downsample(&big, (bw, bh), SUPERSAMPLE);
     let mut out = Vec::new();
@@ -163,7 +166,7 @@ fn render_svg(p: &Prepared<'_>, size: (u32, u32), design: (u32, u32)) -> Result<
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, size).into_drawing_area();
-        p.draw(&root, &Style::new(size, design))?;
+        p.draw(&root, &Style::new(size, design, 1))?;
         root.present().map_err(|e| anyhow!("finishing SVG: {e}"))?;
     }
     Ok(s)
@@ -213,7 +216,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
-    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("figure");
+    let file = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("figure");
     let tmp = dir.join(format!(
         ".{file}.tmp-{}-{}",
         std::process::id(),

@@ -6,8 +6,8 @@ use crate::line::min_max;
 use crate::style::{Style, BACKGROUND, GRID, HIGHLIGHT, INK, POINT, REFERENCE};
 use crate::ticks;
 use crate::xy::{padded, title_band};
-use plotters::coord::types::RangedCoordf64;
 use anyhow::{anyhow, bail, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -101,7 +101,7 @@ pub(crate) fn draw<DB: DrawingBackend>(
     let (clean, _) = prepare(fig)?;
     root.fill(&BACKGROUND).map_err(derr("filling background"))?;
     let area = title_band(root, &fig.title, st)?;
-    let (strip, panels_area) = area.split_vertically(st.px(LEGEND_STRIP));
+    let (strip, panels_area) = area.split_vertically(st.tpx(LEGEND_STRIP));
     draw_strip(root, &strip, fig, st)?;
     let panels_area = panels_area.margin(0, st.px(8.0), st.px(10.0), st.px(10.0));
     let (rows, cols) = grid(fig.panels.len(), fig.columns);
@@ -111,7 +111,11 @@ pub(crate) fn draw<DB: DrawingBackend>(
         let xs = clean
             .iter()
             .flat_map(|c| c.plain.iter().chain(&c.high).map(|p| p.0))
-            .chain(fig.panels.iter().filter_map(|p| p.x_threshold.filter(|t| t.is_finite())));
+            .chain(
+                fig.panels
+                    .iter()
+                    .filter_map(|p| p.x_threshold.filter(|t| t.is_finite())),
+            );
         min_max(xs)
     } else {
         None
@@ -141,7 +145,7 @@ pub(crate) fn draw<DB: DrawingBackend>(
 
         let (xk, yk) = (ticks::linear(x0, x1, 5), ticks::linear(y0, y1, 6));
         // Panel title drawn by hand, with room below it for the top tick label.
-        let (head, body) = cell.split_vertically(st.px(PANEL_TITLE));
+        let (head, body) = cell.split_vertically(st.tpx(PANEL_TITLE));
         let (hw, hh) = head.dim_in_pixel();
         head.draw(&Text::new(
             panel.title.clone(),
@@ -151,10 +155,10 @@ pub(crate) fn draw<DB: DrawingBackend>(
         .map_err(derr("drawing panel title"))?;
         let mut chart = ChartBuilder::on(&body)
             .margin(st.px(8.0))
-            .margin_top(st.px(12.0))
+            .margin_top(st.tpx(12.0))
             .margin_right(st.px(16.0))
-            .x_label_area_size(st.px(50.0))
-            .y_label_area_size(st.px(68.0))
+            .x_label_area_size(st.tpx(50.0))
+            .y_label_area_size(st.tpx(68.0))
             .build_cartesian_2d(
                 xk.bind(RangedCoordf64::from(x0..x1)),
                 yk.bind(RangedCoordf64::from(y0..y1)),
@@ -183,14 +187,20 @@ pub(crate) fn draw<DB: DrawingBackend>(
             _ => (1.6, 0.35),
         };
         let r = st.px(radius);
+        // Highlighted points are few (a top-k) and drawn on top: slightly larger.
+        let rh = st.px(radius * 1.4);
         chart
-            .draw_series(c.plain.iter().map(|&p| Circle::new(p, r, POINT.mix(alpha).filled())))
+            .draw_series(
+                c.plain
+                    .iter()
+                    .map(|&p| Circle::new(p, r, POINT.mix(alpha).filled())),
+            )
             .map_err(derr("drawing points"))?;
         chart
             .draw_series(
                 c.high
                     .iter()
-                    .map(|&p| Circle::new(p, r, HIGHLIGHT.mix(alpha.max(0.8)).filled())),
+                    .map(|&p| Circle::new(p, rh, HIGHLIGHT.mix(alpha.max(0.8)).filled())),
             )
             .map_err(derr("drawing highlighted points"))?;
         let line = ShapeStyle::from(REFERENCE).stroke_width(st.thin_width());
@@ -262,7 +272,7 @@ fn draw_strip<DB: DrawingBackend>(
         return Ok(());
     }
     let font = st.legend().pos(Pos::new(HPos::Left, VPos::Center));
-    let (sw, gap, spacing) = (st.px(30.0), st.px(8.0), st.px(28.0));
+    let (sw, gap, spacing) = (st.tpx(30.0), st.tpx(8.0), st.tpx(28.0));
     let mut widths = Vec::with_capacity(entries.len());
     let mut row_h = 0;
     for e in &entries {
@@ -281,8 +291,12 @@ fn draw_strip<DB: DrawingBackend>(
     let mut x = sx0 + ((sx1 - sx0) - total).max(0) / 2;
     for (e, w) in entries.iter().zip(widths) {
         draw_swatch(root, e, (x, x + sw, cy), row_h * 3 / 2, st).map_err(derr("drawing legend"))?;
-        root.draw(&Text::new(e.label.clone(), (x + sw + gap, cy), font.clone()))
-            .map_err(derr("drawing legend"))?;
+        root.draw(&Text::new(
+            e.label.clone(),
+            (x + sw + gap, cy),
+            font.clone(),
+        ))
+        .map_err(derr("drawing legend"))?;
         x += w + spacing;
     }
     Ok(())

@@ -19,38 +19,38 @@ pub const HIGHLIGHT: RGBColor = RGBColor(214, 39, 40);
 
 /// Methods with a reserved colour. Keys are normalised names (see [`normalise_method`]).
 const METHOD_COLOURS: &[(&str, RGBColor)] = &[
-    ("weaknas", RGBColor(214, 39, 40)),             // red: the paper's method
-    ("randomsearch", RGBColor(127, 127, 127)),      // grey
-    ("random", RGBColor(127, 127, 127)),            //
-    ("rs", RGBColor(127, 127, 127)),                //
-    ("rea", RGBColor(31, 119, 180)),                // blue
+    ("weaknas", RGBColor(214, 39, 40)), // red: the paper's method
+    ("randomsearch", RGBColor(127, 127, 127)), // grey
+    ("random", RGBColor(127, 127, 127)), //
+    ("rs", RGBColor(127, 127, 127)),    //
+    ("rea", RGBColor(31, 119, 180)),    // blue
     ("regularizedevolution", RGBColor(31, 119, 180)),
     ("regularisedevolution", RGBColor(31, 119, 180)),
     ("evolution", RGBColor(31, 119, 180)),
-    ("bananas", RGBColor(255, 127, 14)),            // orange
-    ("npenas", RGBColor(44, 160, 44)),              // green
-    ("localsearch", RGBColor(148, 103, 189)),       // purple
+    ("bananas", RGBColor(255, 127, 14)),      // orange
+    ("npenas", RGBColor(44, 160, 44)),        // green
+    ("localsearch", RGBColor(148, 103, 189)), // purple
     ("ls", RGBColor(148, 103, 189)),
-    ("singlepredictor", RGBColor(140, 86, 75)),     // brown: the Figure 1 opponent
+    ("singlepredictor", RGBColor(140, 86, 75)), // brown: the Figure 1 opponent
     ("strongpredictor", RGBColor(140, 86, 75)),
     ("singlestrongpredictor", RGBColor(140, 86, 75)),
-    ("bohb", RGBColor(227, 119, 194)),              // pink
-    ("hebo", RGBColor(188, 189, 34)),               // olive
-    ("lamoo", RGBColor(23, 190, 207)),              // cyan
+    ("bohb", RGBColor(227, 119, 194)), // pink
+    ("hebo", RGBColor(188, 189, 34)),  // olive
+    ("lamoo", RGBColor(23, 190, 207)), // cyan
     ("lanas", RGBColor(23, 190, 207)),
 ];
 
-/// Colours for method names without a reserved colour (Paul Tol's "muted" scheme, minus the
-/// pale sand). A name always hashes to the same entry.
+/// Colours for method names without a reserved colour, picked to differ from the reserved
+/// (matplotlib tab10) hues (from Sasha Trubetskoy's 20 distinct colours). A name always hashes
+/// to the same entry.
 const EXTRA_COLOURS: &[RGBColor] = &[
-    RGBColor(51, 34, 136),
-    RGBColor(136, 204, 238),
-    RGBColor(68, 170, 153),
-    RGBColor(17, 119, 51),
-    RGBColor(153, 153, 51),
-    RGBColor(204, 102, 119),
-    RGBColor(136, 34, 85),
-    RGBColor(170, 68, 153),
+    RGBColor(0, 0, 0),      // black
+    RGBColor(0, 0, 117),    // navy
+    RGBColor(70, 153, 144), // teal
+    RGBColor(128, 0, 0),    // maroon
+    RGBColor(128, 128, 0),  // dark olive
+    RGBColor(240, 50, 230), // magenta
+    RGBColor(218, 165, 32), // goldenrod
 ];
 
 /// Normalises a method name for colour lookup: lower case, ASCII letters and digits only
@@ -107,13 +107,17 @@ pub fn method_colors<S: AsRef<str>>(names: &[S]) -> Vec<RGBColor> {
             let c = match reassigned.iter().find(|(kk, _)| kk == k) {
                 Some((_, c)) => *c,
                 // Palette exhausted: keep the clash rather than fail.
-                None => free.find(|c| !out.contains(&Some(*c))).unwrap_or(natural[i]),
+                None => free
+                    .find(|c| !out.contains(&Some(*c)))
+                    .unwrap_or(natural[i]),
             };
             reassigned.push((k, c));
             out[i] = Some(c);
         }
     }
-    out.into_iter().map(|c| c.expect("every name assigned")).collect()
+    out.into_iter()
+        .map(|c| c.expect("every name assigned"))
+        .collect()
 }
 
 /// Viridis anchor points (matplotlib), used up to 0.9 so the last colour stays visible on white.
@@ -148,18 +152,28 @@ pub fn sequential_color(i: usize, n: usize) -> RGBColor {
 
 /// Sizes for one canvas: everything is specified for the figure's default size and multiplied
 /// by `scale` (so a 2x canvas, or the 2x supersampled PNG, looks the same, only sharper).
+/// Text shrinks more slowly than the canvas (square root of the scale below 1), so labels
+/// stay readable on small figures.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Style {
+    /// Multiplier for strokes, markers and spacing.
     pub scale: f64,
+    /// Multiplier for fonts and the space reserved for text.
+    pub text: f64,
 }
 
 impl Style {
-    /// Style for a canvas of `size` pixels whose layout was designed at `design` pixels.
-    pub fn new(size: (u32, u32), design: (u32, u32)) -> Self {
+    /// Style for an output canvas of `size` pixels whose layout was designed at `design`
+    /// pixels, drawn `supersample` times larger (the PNG path).
+    pub fn new(size: (u32, u32), design: (u32, u32), supersample: u32) -> Self {
         let sx = f64::from(size.0) / f64::from(design.0);
         let sy = f64::from(size.1) / f64::from(design.1);
+        let base = sx.min(sy).max(0.2);
+        let text = if base < 1.0 { base.sqrt() } else { base };
+        let ss = f64::from(supersample);
         Style {
-            scale: sx.min(sy).max(0.2),
+            scale: base * ss,
+            text: text * ss,
         }
     }
 
@@ -168,14 +182,23 @@ impl Style {
         ((v * self.scale).round() as i32).max(1)
     }
 
+    /// A text-related length (label areas, title bands, legend metrics) in pixels.
+    pub fn tpx(&self, v: f64) -> i32 {
+        ((v * self.text).round() as i32).max(1)
+    }
+
     /// A length in pixels at this scale, unsigned.
     pub fn upx(&self, v: f64) -> u32 {
         self.px(v) as u32
     }
 
     fn font(&self, size: f64, style: FontStyle) -> TextStyle<'static> {
-        TextStyle::from(FontDesc::new(FontFamily::Name(FAMILY), size * self.scale, style))
-            .color(&INK)
+        TextStyle::from(FontDesc::new(
+            FontFamily::Name(FAMILY),
+            size * self.text,
+            style,
+        ))
+        .color(&INK)
     }
 
     /// Figure title.

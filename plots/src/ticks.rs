@@ -180,7 +180,10 @@ mod tests {
 
     #[test]
     fn log_ticks_pick_decades_or_1_2_5() {
-        assert_eq!(log(0.9, 16000.0).bold, vec![1.0, 10.0, 100.0, 1000.0, 10000.0]);
+        assert_eq!(
+            log(0.9, 16000.0).bold,
+            vec![1.0, 10.0, 100.0, 1000.0, 10000.0]
+        );
         assert_eq!(
             log(9.0, 1100.0).bold,
             vec![10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]

@@ -3,8 +3,8 @@
 
 use crate::legend::{best_place, Entry, Legend, Occupancy, PxRect, Swatch};
 use crate::style::{Style, BACKGROUND, GRID, INK, REFERENCE};
-use anyhow::{anyhow, Result};
 use crate::ticks::{self, Ticked, Ticks};
+use anyhow::{anyhow, Result};
 use plotters::coord::combinators::LogCoord;
 use plotters::coord::ranged1d::Ranged;
 use plotters::coord::types::RangedCoordf64;
@@ -49,11 +49,15 @@ pub(crate) fn title_band<DB: DrawingBackend>(
     title: &str,
     st: &Style,
 ) -> Result<DrawingArea<DB, Shift>> {
-    let band = st.px(TITLE_BAND);
+    let band = st.tpx(TITLE_BAND);
     let (w, _) = root.dim_in_pixel();
     let style = st.title().pos(Pos::new(HPos::Center, VPos::Center));
-    root.draw(&Text::new(title.to_string(), (w as i32 / 2, band / 2 + st.px(4.0)), style))
-        .map_err(derr("drawing title"))?;
+    root.draw(&Text::new(
+        title.to_string(),
+        (w as i32 / 2, band / 2 + st.tpx(4.0)),
+        style,
+    ))
+    .map_err(derr("drawing title"))?;
     Ok(root.split_vertically(band).1)
 }
 
@@ -68,10 +72,24 @@ pub(crate) fn draw_xy<DB: DrawingBackend>(
     let (x0, x1) = p.x_range;
     if p.log_x {
         let xt = ticks::log(x0, x1);
-        draw_in(root, &area, p, st, || xt.bind(LogCoord::from((x0..x1).log_scale())), &xt)
+        draw_in(
+            root,
+            &area,
+            p,
+            st,
+            || xt.bind(LogCoord::from((x0..x1).log_scale())),
+            &xt,
+        )
     } else {
         let xt = ticks::linear(x0, x1, 8);
-        draw_in(root, &area, p, st, || xt.bind(RangedCoordf64::from(x0..x1)), &xt)
+        draw_in(
+            root,
+            &area,
+            p,
+            st,
+            || xt.bind(RangedCoordf64::from(x0..x1)),
+            &xt,
+        )
     }
 }
 
@@ -93,8 +111,8 @@ where
         .margin_right(st.px(28.0))
         .margin_top(st.px(6.0))
         .margin_bottom(st.px(10.0))
-        .x_label_area_size(st.px(62.0))
-        .y_label_area_size(st.px(84.0))
+        .x_label_area_size(st.tpx(62.0))
+        .y_label_area_size(st.tpx(84.0))
         .build_cartesian_2d(x, yt.bind(RangedCoordf64::from(y0..y1)))
         .map_err(derr("building chart"))?;
     Ok((chart, yt))
@@ -228,7 +246,10 @@ where
                     .map_err(derr("drawing band"))?;
             } else {
                 chart
-                    .draw_series(std::iter::once(Polygon::new(poly, l.colour.mix(0.2).filled())))
+                    .draw_series(std::iter::once(Polygon::new(
+                        poly,
+                        l.colour.mix(0.2).filled(),
+                    )))
                     .map_err(derr("drawing band"))?;
             }
         }
@@ -248,7 +269,11 @@ where
         for seg in &l.segments {
             if seg.len() == 1 {
                 chart
-                    .draw_series(std::iter::once(Circle::new(seg[0], st.px(4.0), l.colour.filled())))
+                    .draw_series(std::iter::once(Circle::new(
+                        seg[0],
+                        st.px(4.0),
+                        l.colour.filled(),
+                    )))
                     .map_err(derr("drawing point"))?;
             } else {
                 chart

@@ -23,7 +23,9 @@ fn noise(seed: u64, n: usize) -> Vec<f64> {
 /// Synthetic "best accuracy vs queries" curve with a +-band.
 fn curve(name: &str, rate: f64, top: f64, log_x: bool) -> LineSeries {
     let x: Vec<f64> = if log_x {
-        (0..30).map(|i| 10f64 * 100f64.powf(i as f64 / 29.0)).collect()
+        (0..30)
+            .map(|i| 10f64 * 100f64.powf(i as f64 / 29.0))
+            .collect()
     } else {
         (1..=50).map(|i| 20.0 * i as f64).collect()
     };
@@ -112,7 +114,8 @@ fn prov() -> Provenance {
         harness_version: Some("0.1.0+test".into()),
         ..Default::default()
     };
-    p.extra.insert("benchmark".into(), serde_json::json!("synthetic"));
+    p.extra
+        .insert("benchmark".into(), serde_json::json!("synthetic"));
     p
 }
 
@@ -209,11 +212,17 @@ fn line_figure_renders_png_svg_and_sidecar() {
     assert!(count_ink(&img, plot) > 5_000);
     // The WeakNAS line in its fixed colour, and its band (20% over white) both visible.
     let red = rgb(method_color("WeakNAS"));
-    assert!(count_near(&img, red, 30, plot) > 300, "WeakNAS line missing");
+    assert!(
+        count_near(&img, red, 30, plot) > 300,
+        "WeakNAS line missing"
+    );
     let band = red.map(|c| (255.0 * 0.8 + f64::from(c) * 0.2).round() as u8);
     assert!(count_near(&img, band, 8, plot) > 2_000, "band missing");
     // Glyphs were rasterised: dark pixels in the title band.
-    assert!(count_near(&img, [30, 30, 30], 60, (0.2, 0.0, 0.8, 0.08)) > 100, "title not drawn");
+    assert!(
+        count_near(&img, [30, 30, 30], 60, (0.2, 0.0, 0.8, 0.08)) > 100,
+        "title not drawn"
+    );
 
     let svg = std::fs::read_to_string(&paths[1]).unwrap();
     assert!(svg.contains("width=\"900\"") && svg.contains("height=\"560\""));
@@ -226,7 +235,10 @@ fn line_figure_renders_png_svg_and_sidecar() {
         "Random Search",
         "global optimum",
     ] {
-        assert!(texts.iter().any(|t| t == want), "{want:?} not in SVG text: {texts:?}");
+        assert!(
+            texts.iter().any(|t| t == want),
+            "{want:?} not in SVG text: {texts:?}"
+        );
     }
     assert!(svg.contains("#D62728"), "WeakNAS colour not used in SVG");
 
@@ -242,7 +254,8 @@ fn line_figure_renders_png_svg_and_sidecar() {
         assert_eq!(f.bytes, bytes.len() as u64);
     }
     assert_eq!(s.skipped.points, 0);
-    let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&paths[2]).unwrap()).unwrap();
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&paths[2]).unwrap()).unwrap();
     assert_eq!(raw["provenance"]["benchmark"], "synthetic");
 }
 
@@ -251,7 +264,10 @@ fn log_x_line_figure_skips_non_positive_x() {
     let d = tempfile::tempdir().unwrap();
     let mut f = line_fig();
     f.log_x = true;
-    f.series = vec![curve("WeakNAS", 60.0, 94.2, true), curve("REA", 150.0, 94.0, true)];
+    f.series = vec![
+        curve("WeakNAS", 60.0, 94.2, true),
+        curve("REA", 150.0, 94.0, true),
+    ];
     f.series[1].x[0] = 0.0;
     let paths = render(&f.into(), d.path(), "log", &prov()).unwrap();
     let img = decode(&paths[0]);
@@ -283,12 +299,22 @@ fn nan_and_empty_series_are_skipped_and_recorded() {
     });
     let paths = render(&f.into(), d.path(), "nan", &prov()).unwrap();
     let img = decode(&paths[0]);
-    assert!(count_near(&img, rgb(method_color("WeakNAS")), 30, (0.1, 0.1, 0.97, 0.88)) > 300);
+    assert!(
+        count_near(
+            &img,
+            rgb(method_color("WeakNAS")),
+            30,
+            (0.1, 0.1, 0.97, 0.88)
+        ) > 300
+    );
     let s = sidecar(&paths);
     assert_eq!(s.skipped.points, 4);
     assert_eq!(s.skipped.empty, vec!["empty method", "all NaN method"]);
     let texts = svg_texts(&std::fs::read_to_string(&paths[1]).unwrap());
-    assert!(!texts.iter().any(|t| t.contains("empty method")), "empty series in legend");
+    assert!(
+        !texts.iter().any(|t| t.contains("empty method")),
+        "empty series in legend"
+    );
 }
 
 #[test]
@@ -332,11 +358,17 @@ fn mismatched_lengths_are_errors_naming_the_series() {
     let d = tempfile::tempdir().unwrap();
     let mut f = line_fig();
     f.series[1].band.as_mut().unwrap().1.pop();
-    let e = format!("{:#}", render(&f.into(), d.path(), "bad", &prov()).unwrap_err());
+    let e = format!(
+        "{:#}",
+        render(&f.into(), d.path(), "bad", &prov()).unwrap_err()
+    );
     assert!(e.contains("Random Search") && e.contains("band"), "{e}");
     let mut s = scatter_fig(10);
     s.panels[2].y.push(1.0);
-    let e = format!("{:#}", render(&s.into(), d.path(), "bad", &prov()).unwrap_err());
+    let e = format!(
+        "{:#}",
+        render(&s.into(), d.path(), "bad", &prov()).unwrap_err()
+    );
     assert!(e.contains("iteration 21"), "{e}");
     assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
 }
@@ -355,10 +387,20 @@ fn scatter_small_multiples_render() {
     for (x0, y0) in [(0.0, 0.15), (0.5, 0.15), (0.0, 0.58), (0.5, 0.58)] {
         let b = (x0, y0, x0 + 0.5, y0 + 0.42);
         assert!(count_ink(&img, b) > 2_000);
-        assert!(count_near(&img, hl, 40, b) > 20, "highlighted points missing in {b:?}");
+        assert!(
+            count_near(&img, hl, 40, b) > 20,
+            "highlighted points missing in {b:?}"
+        );
     }
     let texts = svg_texts(&std::fs::read_to_string(&paths[1]).unwrap());
-    for want in ["Synthetic predicted vs true", "iteration 1", "iteration 31", "true accuracy (%)", "predicted score", "true top-100"] {
+    for want in [
+        "Synthetic predicted vs true",
+        "iteration 1",
+        "iteration 31",
+        "true accuracy (%)",
+        "predicted score",
+        "true top-100",
+    ] {
         assert!(texts.iter().any(|t| t == want), "{want:?} not in {texts:?}");
     }
     assert_eq!(sidecar(&paths).skipped.points, 1);
@@ -385,7 +427,11 @@ fn ecdf_renders_one_curve_per_iteration() {
     let first = rgb(weaknas_plots::sequential_color(0, 5));
     assert!(count_near(&img, first, 30, (0.1, 0.1, 0.97, 0.88)) > 200);
     let texts = svg_texts(&std::fs::read_to_string(&paths[1]).unwrap());
-    for want in ["iteration 1", "iteration 61", "fraction of predicted top-200"] {
+    for want in [
+        "iteration 1",
+        "iteration 61",
+        "fraction of predicted top-200",
+    ] {
         assert!(texts.iter().any(|t| t == want), "{want:?} not in {texts:?}");
     }
     assert_eq!(sidecar(&paths).skipped.empty, vec!["iteration 99"]);
@@ -394,11 +440,20 @@ fn ecdf_renders_one_curve_per_iteration() {
 #[test]
 fn rendering_is_deterministic() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    for fig in [Figure::from(line_fig()), ecdf_fig().into(), scatter_fig(50).into()] {
+    for fig in [
+        Figure::from(line_fig()),
+        ecdf_fig().into(),
+        scatter_fig(50).into(),
+    ] {
         let pa = render(&fig, a.path(), "f", &prov()).unwrap();
         let pb = render(&fig, b.path(), "f", &prov()).unwrap();
         for (x, y) in pa.iter().zip(&pb) {
-            assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{}", x.display());
+            assert_eq!(
+                std::fs::read(x).unwrap(),
+                std::fs::read(y).unwrap(),
+                "{}",
+                x.display()
+            );
         }
     }
 }
@@ -413,7 +468,11 @@ fn same_method_same_colour_across_figures() {
     let p2 = render(&f.into(), d.path(), "two", &prov()).unwrap();
     for p in [&p1[1], &p2[1]] {
         let svg = std::fs::read_to_string(p).unwrap();
-        assert!(svg.contains("#D62728") && svg.contains("#7F7F7F"), "{}", p.display());
+        assert!(
+            svg.contains("#D62728") && svg.contains("#7F7F7F"),
+            "{}",
+            p.display()
+        );
     }
 }
 

@@ -78,7 +78,7 @@ pub fn summarize(
                 let (ci_lo, ci_hi) = if boot.reps > 0 {
                     let label = format!("{key:?}/{m}");
                     stratified_bootstrap_ci(
-                        &[vals.clone()],
+                        std::slice::from_ref(&vals),
                         Statistic::Mean,
                         boot.reps,
                         boot.confidence,
@@ -399,7 +399,10 @@ mod tests {
             .collect();
         assert_eq!(r.stats, describe(&vals));
         assert!(r.ci_lo <= r.stats.mean && r.stats.mean <= r.ci_hi);
-        assert_eq!(rows, summarize(&curves, &[Measure::Report], &[10, 50], &boot));
+        assert_eq!(
+            rows,
+            summarize(&curves, &[Measure::Report], &[10, 50], &boot)
+        );
 
         // The same mean/std/median with a polars lazy group-by over the long frame.
         let df = curves_frame(&curves, &[10, 50]).unwrap();

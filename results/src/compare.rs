@@ -273,7 +273,12 @@ pub fn compare_traces(
     for (key, bruns) in &bg {
         let Some(cruns) = cg.get(key) else { continue };
         let budgets = if opts.budgets.is_empty() {
-            let q = bruns.iter().chain(cruns).map(|r| r.len()).min().unwrap_or(0);
+            let q = bruns
+                .iter()
+                .chain(cruns)
+                .map(|r| r.len())
+                .min()
+                .unwrap_or(0);
             if q == 0 {
                 vec![]
             } else {
@@ -439,7 +444,10 @@ mod tests {
         assert_eq!(rep.rows.len(), 2);
         assert!(!rep.has_regression());
         assert_eq!(rep.count(Verdict::NoDifference), 2);
-        assert!(rep.rows.iter().all(|r| r.test == TestUsed::PairedWilcoxon && r.p == 1.0));
+        assert!(rep
+            .rows
+            .iter()
+            .all(|r| r.test == TestUsed::PairedWilcoxon && r.p == 1.0));
     }
 
     #[test]
@@ -497,7 +505,10 @@ mod tests {
         assert!(!rev.has_regression());
         assert_eq!(rev.count(Verdict::Better), 1);
         let md = rep.to_markdown();
-        assert!(md.contains("WORSE") && md.contains("Wilcoxon (15 pairs)"), "{md}");
+        assert!(
+            md.contains("WORSE") && md.contains("Wilcoxon (15 pairs)"),
+            "{md}"
+        );
     }
 
     #[test]

@@ -327,7 +327,9 @@ pub(crate) mod synthetic {
 
     /// A deterministic pseudo-random sequence in [lo, hi) (an LCG; test data only).
     pub fn values(seed: u64, n: usize, lo: f64, hi: f64) -> Vec<f64> {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {
                 s = s

@@ -188,7 +188,9 @@ pub struct DiagnosticSeries {
 /// Per-iteration series of a diagnostic for every group with iterations (methods without a
 /// predictor have none and are left out).
 pub fn diagnostics_series(traces: &[RunTrace], diagnostic: Diagnostic) -> Vec<DiagnosticSeries> {
-    let mut groups: BTreeMap<GroupKey, BTreeMap<u32, (Vec<f64>, Vec<f64>)>> = BTreeMap::new();
+    // per group, per iteration: (values, num_queried)
+    type ByIteration = BTreeMap<u32, (Vec<f64>, Vec<f64>)>;
+    let mut groups: BTreeMap<GroupKey, ByIteration> = BTreeMap::new();
     for t in traces {
         let g = groups.entry(GroupKey::of(&t.meta)).or_default();
         for r in &t.iterations {
@@ -243,10 +245,7 @@ mod tests {
         assert_eq!(c.len(), 1);
         let s = &c[0];
         assert_eq!(s.q, (1..=25).collect::<Vec<_>>());
-        let at5: Vec<f64> = t
-            .iter()
-            .map(|t| t.incumbents()[4].1)
-            .collect();
+        let at5: Vec<f64> = t.iter().map(|t| t.incumbents()[4].1).collect();
         let d = describe(&at5);
         assert!((s.mean[4] - d.mean).abs() < 1e-12);
         assert!((s.hi[4] - (d.mean + d.std)).abs() < 1e-12);
@@ -254,10 +253,21 @@ mod tests {
         assert!(s.mean.windows(2).all(|w| w[1] >= w[0]));
         assert!(s.n.iter().all(|&n| n == 4));
         // the peek starts at the first iteration (q = 10)
-        let p = curve(&t, Measure::PaperBestPeek, Band::Bootstrap { reps: 100, seed: 1 });
+        let p = curve(
+            &t,
+            Measure::PaperBestPeek,
+            Band::Bootstrap { reps: 100, seed: 1 },
+        );
         assert_eq!(p[0].q.first(), Some(&10));
         assert!(p[0].lo.iter().zip(&p[0].mean).all(|(l, m)| l <= m));
-        assert_eq!(p, curve(&t, Measure::PaperBestPeek, Band::Bootstrap { reps: 100, seed: 1 }));
+        assert_eq!(
+            p,
+            curve(
+                &t,
+                Measure::PaperBestPeek,
+                Band::Bootstrap { reps: 100, seed: 1 }
+            )
+        );
     }
 
     #[test]

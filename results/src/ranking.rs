@@ -31,7 +31,10 @@ pub fn rank_methods(curves: &[RunCurve], measure: Measure, q: usize) -> Result<M
         .into_iter()
         .collect();
     if methods.len() < 2 {
-        bail!("ranking needs at least two methods, found {}", methods.len());
+        bail!(
+            "ranking needs at least two methods, found {}",
+            methods.len()
+        );
     }
     let mut cells: BTreeMap<(TaskKey, u64), BTreeMap<&str, f64>> = BTreeMap::new();
     for c in curves {
@@ -108,7 +111,12 @@ mod tests {
         for s in 0..8 {
             let v = values(s, 20, 80.0, 90.0);
             for (m, shift) in [("good", 2.0), ("mid", 1.0), ("bad", 0.0)] {
-                t.push(trace(m, "d", s, &v.iter().map(|x| x + shift).collect::<Vec<_>>()));
+                t.push(trace(
+                    m,
+                    "d",
+                    s,
+                    &v.iter().map(|x| x + shift).collect::<Vec<_>>(),
+                ));
             }
         }
         let curves = run_curves(&t);

@@ -117,7 +117,8 @@ pub fn load_references(dir: &Path) -> Result<Vec<Reference>> {
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
-        let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+        let text =
+            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
         out.extend(parse_references(&text, &p.display().to_string())?);
     }
     Ok(out)
@@ -200,7 +201,7 @@ mod tests {
             method: "weaknas-mlp".into(),
             method_kind: "weaknas".into(),
             search_metric: "cifar10/valid@108".into(),
-            report_metric: "cifar10/test@108".into(),
+            report_metric: "cifar10/ori-test@108".into(),
             noise: "none".into(),
         };
         let n = |m, q| r.iter().filter(|r| r.matches(&key, m, q)).count();

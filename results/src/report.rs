@@ -69,16 +69,6 @@ fn cell(r: &SummaryRow, opts: &TableOptions) -> String {
     }
 }
 
-/// Percent scale for comparing with published accuracies: values at most 1 in magnitude are
-/// taken as fractions.
-fn pct(v: f64) -> f64 {
-    if v.abs() <= 1.0 {
-        v * 100.0
-    } else {
-        v
-    }
-}
-
 /// Method x budget table: one row per (group, measure) labelled with its protocol
 /// (search metric -> report metric, incumbent or paper_best_peek), then one row per matching
 /// published number with `value (Δ ours - published)` per budget, flagged if unverified.
@@ -91,9 +81,16 @@ pub fn results_table(rows: &[SummaryRow], refs: &[Reference], opts: &TableOption
                 .insert(r.q, r);
         }
     }
-    let mut header: Vec<String> = ["benchmark", "dataset", "method", "protocol", "measure", "runs"]
-        .map(String::from)
-        .to_vec();
+    let mut header: Vec<String> = [
+        "benchmark",
+        "dataset",
+        "method",
+        "protocol",
+        "measure",
+        "runs",
+    ]
+    .map(String::from)
+    .to_vec();
     header.extend(opts.budgets.iter().map(|q| format!("q={q}")));
     let mut t = Table {
         title: format!(
@@ -148,16 +145,20 @@ pub fn results_table(rows: &[SummaryRow], refs: &[Reference], opts: &TableOption
                 m.name().to_string(),
                 String::new(),
             ];
-            row.extend(opts.budgets.iter().map(|q| match (vals.get(q), cells.get(q)) {
-                (Some(r), Some(ours)) => format!(
-                    "{} (Δ {:+.d$})",
-                    fmt(r.accuracy_pct(), opts.decimals),
-                    pct(ours.stats.mean) - r.accuracy_pct(),
-                    d = opts.decimals
-                ),
-                (Some(r), None) => fmt(r.accuracy_pct(), opts.decimals),
-                _ => String::new(),
-            }));
+            row.extend(
+                opts.budgets
+                    .iter()
+                    .map(|q| match (vals.get(q), cells.get(q)) {
+                        (Some(r), Some(ours)) => format!(
+                            "{} (Δ {:+.d$})",
+                            fmt(r.accuracy_pct(), opts.decimals),
+                            ours.stats.mean - r.accuracy_pct(),
+                            d = opts.decimals
+                        ),
+                        (Some(r), None) => fmt(r.accuracy_pct(), opts.decimals),
+                        _ => String::new(),
+                    }),
+            );
             t.rows.push(row);
         }
     }
@@ -171,7 +172,10 @@ pub fn results_table(rows: &[SummaryRow], refs: &[Reference], opts: &TableOption
                 .into(),
         );
     }
-    t.notes.push("Δ = ours - published, in accuracy percent (published errors converted to accuracy).".into());
+    t.notes.push(
+        "Δ = ours - published, in accuracy percent (published errors converted to accuracy)."
+            .into(),
+    );
     if any_unverified {
         t.notes.push(
             "†unverified: widely quoted but not read from the original source; shown for orientation only."
@@ -267,14 +271,28 @@ pub fn across_tasks_table(rows: &[AcrossTasksRow], budgets: &[usize], decimals: 
     for ((method, m), cells) in by {
         let tasks = cells.values().map(|r| r.tasks).max().unwrap_or(0);
         for (stat, get) in [
-            ("mean of task means", (|r: &AcrossTasksRow| (r.mean, r.mean_ci)) as fn(&AcrossTasksRow) -> (f64, (f64, f64))),
+            (
+                "mean of task means",
+                (|r: &AcrossTasksRow| (r.mean, r.mean_ci))
+                    as fn(&AcrossTasksRow) -> (f64, (f64, f64)),
+            ),
             ("IQM", |r: &AcrossTasksRow| (r.iqm, r.iqm_ci)),
         ] {
-            let mut row = vec![method.clone(), m.name().into(), stat.into(), tasks.to_string()];
+            let mut row = vec![
+                method.clone(),
+                m.name().into(),
+                stat.into(),
+                tasks.to_string(),
+            ];
             row.extend(budgets.iter().map(|q| match cells.get(q) {
                 Some(r) => {
                     let (v, (lo, hi)) = get(r);
-                    format!("{} [{}, {}]", fmt(v, decimals), fmt(lo, decimals), fmt(hi, decimals))
+                    format!(
+                        "{} [{}, {}]",
+                        fmt(v, decimals),
+                        fmt(lo, decimals),
+                        fmt(hi, decimals)
+                    )
                 }
                 None => "–".into(),
             }));
@@ -287,7 +305,15 @@ pub fn across_tasks_table(rows: &[AcrossTasksRow], budgets: &[usize], decimals: 
 /// Every published number, flagged where unverified.
 pub fn reference_table(refs: &[Reference]) -> Table {
     let header = [
-        "benchmark", "dataset", "method", "protocol", "metric", "budget", "value", "source", "status",
+        "benchmark",
+        "dataset",
+        "method",
+        "protocol",
+        "metric",
+        "budget",
+        "value",
+        "source",
+        "status",
     ]
     .map(String::from)
     .to_vec();
@@ -317,7 +343,9 @@ pub fn reference_table(refs: &[Reference]) -> Table {
         title: "Published numbers".into(),
         header,
         rows,
-        notes: vec!["†unverified: widely quoted, not read from the original; never gated on.".into()],
+        notes: vec![
+            "†unverified: widely quoted, not read from the original; never gated on.".into(),
+        ],
     }
 }
 
@@ -374,7 +402,11 @@ mod tests {
             .unwrap()
             .stats
             .mean;
-        assert!(tab.rows[1][2].ends_with("†unverified"), "{}", tab.rows[1][2]);
+        assert!(
+            tab.rows[1][2].ends_with("†unverified"),
+            "{}",
+            tab.rows[1][2]
+        );
         assert_eq!(tab.rows[1][7], format!("90.00 (Δ {:+.2})", mean20 - 90.0));
         assert_eq!(tab.rows[1][6], "");
         assert!(tab.rows[2][3].ends_with("paper_best_peek"));

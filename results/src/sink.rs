@@ -152,7 +152,10 @@ pub fn queries_frame(t: &RunTrace) -> Result<DataFrame> {
             "charged".into(),
             q.iter().map(|r| r.charged).collect::<Vec<_>>(),
         ),
-        Column::new("wall_s".into(), q.iter().map(|r| r.wall_s).collect::<Vec<_>>()),
+        Column::new(
+            "wall_s".into(),
+            q.iter().map(|r| r.wall_s).collect::<Vec<_>>(),
+        ),
     ]);
     Ok(DataFrame::new(q.len(), cols)?)
 }
@@ -205,7 +208,10 @@ pub fn rankings_frame(t: &RunTrace) -> Result<DataFrame> {
             "predicted".into(),
             r.iter().map(|x| x.predicted).collect::<Vec<_>>(),
         ),
-        Column::new("truth".into(), r.iter().map(|x| x.truth).collect::<Vec<_>>()),
+        Column::new(
+            "truth".into(),
+            r.iter().map(|x| x.truth).collect::<Vec<_>>(),
+        ),
     ]);
     Ok(DataFrame::new(r.len(), cols)?)
 }
@@ -420,7 +426,10 @@ pub fn load_traces(dir: &Path) -> Result<Vec<RunTrace>> {
 fn scan(dir: &Path, suffix: &str) -> Result<LazyFrame> {
     let ids = list_runs(dir)?;
     if ids.is_empty() {
-        bail!("{}: no stored runs (*{QUERIES_SUFFIX})", runs_dir(dir).display());
+        bail!(
+            "{}: no stored runs (*{QUERIES_SUFFIX})",
+            runs_dir(dir).display()
+        );
     }
     let scans = ids
         .iter()
@@ -572,11 +581,32 @@ mod tests {
         assert_eq!(q.height(), 25 + 12);
         let names: Vec<String> = q.get_column_names().iter().map(|s| s.to_string()).collect();
         let want = [
-            "run_id", "spec", "method", "method_kind", "method_params", "benchmark", "dataset",
-            "search_metric", "report_metric", "noise", "seed", "budget", "data_sha256",
-            "harness_version", "search_optimum", "report_optimum", "run_wall_s", "repeats",
-            "query_index", "iteration", "cell", "search_value", "search_mean", "report_value",
-            "charged", "wall_s",
+            "run_id",
+            "spec",
+            "method",
+            "method_kind",
+            "method_params",
+            "benchmark",
+            "dataset",
+            "search_metric",
+            "report_metric",
+            "noise",
+            "seed",
+            "budget",
+            "data_sha256",
+            "harness_version",
+            "search_optimum",
+            "report_optimum",
+            "run_wall_s",
+            "repeats",
+            "query_index",
+            "iteration",
+            "cell",
+            "search_value",
+            "search_mean",
+            "report_value",
+            "charged",
+            "wall_s",
         ];
         assert_eq!(names, want);
         // A lazy query: charged queries per method.
@@ -601,12 +631,23 @@ mod tests {
         assert_eq!(rk.height(), 3);
         let it = scan_iterations(d.path()).unwrap().collect().unwrap();
         assert_eq!(it.height(), 2);
-        let names: Vec<String> = it.get_column_names().iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = it
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(
             &names[18..],
             [
-                "iteration", "num_queried", "kendall_top50", "kendall_top100", "kendall_all",
-                "hit_rate_top50", "hit_rate_top100", "top1_true_rank", "paper_best_peek"
+                "iteration",
+                "num_queried",
+                "kendall_top50",
+                "kendall_top100",
+                "kendall_all",
+                "hit_rate_top50",
+                "hit_rate_top100",
+                "top1_true_rank",
+                "paper_best_peek"
             ]
         );
     }

@@ -1,6 +1,8 @@
 //! Loading benchmarks for a spec: store, checksum, space and feature matrix, once each.
 
 use crate::matrix::Matrix;
+use crate::nb101::synthetic::{synthetic_store, SYNTHETIC_BENCHMARK};
+use crate::nb101::Nb101Space;
 use crate::space::nb201::Nb201Space;
 use crate::space::SearchSpace;
 use crate::store::{load_store, BenchmarkStore, Manifest};
@@ -44,11 +46,13 @@ pub struct BenchmarkSet {
     map: BTreeMap<String, Arc<LoadedBenchmark>>,
 }
 
-/// The space of a benchmark name.
+/// The space of a benchmark name (`nb201`, `nb101`, `nb101-synthetic`). The NB101 space is
+/// enumerated once and cached under `$WEAKNAS_HOME/cache`.
 pub fn space_for(benchmark: &str) -> Result<Arc<dyn SearchSpace>> {
     match benchmark {
         "nb201" => Ok(Arc::new(Nb201Space)),
-        other => bail!("unknown benchmark {other:?}; known: nb201"),
+        "nb101" | SYNTHETIC_BENCHMARK => Ok(Arc::new(Nb101Space::load_or_build()?)),
+        other => bail!("unknown benchmark {other:?}; known: nb201, nb101, {SYNTHETIC_BENCHMARK}"),
     }
 }
 
@@ -67,6 +71,15 @@ impl BenchmarkSet {
             return Ok(());
         }
         let dir: PathBuf = dir.map(Path::to_path_buf).unwrap_or_else(|| crate::home::store_dir(name));
+        if name == SYNTHETIC_BENCHMARK && !dir.join("manifest.json").exists() {
+            // The synthetic NB101 benchmark (named synthetic everywhere) is generated, not imported.
+            let space = Nb101Space::load_or_build()?;
+            let store = synthetic_store(&space, 0);
+            let sha = format!("synthetic-seed0-v{}", crate::HARNESS_VERSION);
+            let loaded = LoadedBenchmark::new(store, sha, Arc::new(space))?;
+            self.insert(name, loaded);
+            return Ok(());
+        }
         let manifest = Manifest::load(&dir)?;
         let store = load_store(&dir)?;
         let loaded = LoadedBenchmark::new(store, manifest.store_sha256, space_for(name)?)?;

@@ -91,7 +91,11 @@ pub fn describe(x: &[f64]) -> Describe {
         n,
         mean: mean(&v),
         std: sd,
-        sem: if n >= 2 { sd / (n as f64).sqrt() } else { f64::NAN },
+        sem: if n >= 2 {
+            sd / (n as f64).sqrt()
+        } else {
+            f64::NAN
+        },
         median: median_sorted(&s),
         iqm: trim_mean_sorted(&s, 0.25),
     }
@@ -232,7 +236,9 @@ mod tests {
 
     #[test]
     fn bootstrap_is_deterministic_and_covers_the_mean() {
-        let x: Vec<f64> = (0..40).map(|i| (i as f64 * 0.37).sin() * 3.0 + 10.0).collect();
+        let x: Vec<f64> = (0..40)
+            .map(|i| (i as f64 * 0.37).sin() * 3.0 + 10.0)
+            .collect();
         let a = bootstrap_ci(&x, Statistic::Mean, 1000, 0.95, &mut stream("t", 1, "boot"));
         let b = bootstrap_ci(&x, Statistic::Mean, 1000, 0.95, &mut stream("t", 1, "boot"));
         assert_eq!(a, b);
@@ -243,7 +249,13 @@ mod tests {
         let half = (a.1 - a.0) / 2.0;
         assert!((half / (1.96 * sem) - 1.0).abs() < 0.2, "{half} vs {sem}");
         // A constant sample has a degenerate CI.
-        let c = bootstrap_ci(&[2.0; 5], Statistic::Iqm, 100, 0.95, &mut stream("t", 1, "b"));
+        let c = bootstrap_ci(
+            &[2.0; 5],
+            Statistic::Iqm,
+            100,
+            0.95,
+            &mut stream("t", 1, "b"),
+        );
         assert_eq!(c, (2.0, 2.0));
     }
 

@@ -54,7 +54,9 @@ mod tests {
     fn cliffs_delta_equals_rank_biserial() {
         let x = [1.0, 3.0, 3.0, 7.0, 9.0];
         let y = [2.0, 3.0, 4.0, 5.0];
-        let u = mann_whitney_u(&x, &y, Alternative::TwoSided).unwrap().statistic;
+        let u = mann_whitney_u(&x, &y, Alternative::TwoSided)
+            .unwrap()
+            .statistic;
         let rb = 2.0 * u / 20.0 - 1.0;
         assert!((cliffs_delta(&x, &y) - rb).abs() < 1e-12);
         assert_eq!(cliffs_delta(&[5.0], &[1.0, 2.0]), 1.0);

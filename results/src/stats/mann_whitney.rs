@@ -9,7 +9,11 @@ use anyhow::{bail, Result};
 /// Two-sample test; the statistic is U of `x`.
 pub fn mann_whitney_u(x: &[f64], y: &[f64], alternative: Alternative) -> Result<RankTest> {
     if x.is_empty() || y.is_empty() {
-        bail!("mann-whitney: both samples need values ({} and {})", x.len(), y.len());
+        bail!(
+            "mann-whitney: both samples need values ({} and {})",
+            x.len(),
+            y.len()
+        );
     }
     if x.iter().chain(y).any(|v| !v.is_finite()) {
         bail!("mann-whitney: values must be finite");
@@ -80,7 +84,11 @@ mod tests {
     fn matches_scipy() {
         for (x, y, alt, stat, p, method) in super::super::fixtures::MANN_WHITNEY {
             let r = mann_whitney_u(x, y, *alt).unwrap();
-            assert!((r.statistic - stat).abs() < 1e-9, "{x:?} {y:?}: U {} vs {stat}", r.statistic);
+            assert!(
+                (r.statistic - stat).abs() < 1e-9,
+                "{x:?} {y:?}: U {} vs {stat}",
+                r.statistic
+            );
             assert!(
                 (r.pvalue - p).abs() <= 1e-10 * p.max(1e-300),
                 "{x:?} {y:?} {alt:?}: p {} vs {p}",

@@ -12,8 +12,8 @@ pub mod survival;
 pub mod wilcoxon;
 
 pub use describe::{
-    bootstrap_ci, describe, iqm, mean, median, percentile_sorted, std, stratified_bootstrap_ci, trim_mean,
-    BootstrapOptions, Describe, Statistic,
+    bootstrap_ci, describe, iqm, mean, median, percentile_sorted, std, stratified_bootstrap_ci,
+    trim_mean, BootstrapOptions, Describe, Statistic,
 };
 pub use effect::{cliffs_delta, mean_difference, paired_rank_biserial};
 pub use mann_whitney::mann_whitney_u;

@@ -156,8 +156,16 @@ mod tests {
             let b: Vec<Vec<f64>> = blocks.iter().map(|r| r.to_vec()).collect();
             // scipy ranks ascending; rank 1 = smallest = best when lower is better.
             let f = friedman(&b, false).unwrap();
-            assert!((f.statistic - stat).abs() < 1e-10, "{} vs {stat}", f.statistic);
-            assert!((f.pvalue - p).abs() < 1e-10 * p.max(1e-12), "{} vs {p}", f.pvalue);
+            assert!(
+                (f.statistic - stat).abs() < 1e-10,
+                "{} vs {stat}",
+                f.statistic
+            );
+            assert!(
+                (f.pvalue - p).abs() < 1e-10 * p.max(1e-12),
+                "{} vs {p}",
+                f.pvalue
+            );
             for (a, r) in f.avg_ranks.iter().zip(ranks.iter()) {
                 assert!((a - r).abs() < 1e-12);
             }

@@ -42,7 +42,13 @@ mod tests {
         let all: Vec<_> = [1.0, 2.0, 3.0, 4.0].iter().map(|&t| (t, true)).collect();
         assert_eq!(kaplan_meier_median(&all), Some(2.0));
         // Censoring at the budget: 2 of 5 found -> S = 0.6 -> median beyond the budget.
-        let c = [(10.0, true), (20.0, true), (50.0, false), (50.0, false), (50.0, false)];
+        let c = [
+            (10.0, true),
+            (20.0, true),
+            (50.0, false),
+            (50.0, false),
+            (50.0, false),
+        ];
         assert_eq!(kaplan_meier_median(&c), None);
         // Early censoring shrinks the risk set: times 1, 2+(censored), 3, 4
         // S(1) = 3/4, S(3) = 3/4 * (1 - 1/2) = 3/8 -> median 3.

