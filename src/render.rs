@@ -134,9 +134,9 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
     for ((bench, dataset), ss) in &by_task {
         let t0 = traces.iter().find(|t| &t.meta.benchmark == bench && &t.meta.dataset == dataset).unwrap();
         let fig = LineFigure {
-            title: format!("{bench} {dataset}: incumbent ({} → {})", t0.meta.search_metric, t0.meta.report_metric),
+            title: format!("{bench} {dataset}: best found vs queries"),
             x_label: "queries".into(),
-            y_label: format!("{} (%), mean ± std", t0.meta.report_metric),
+            y_label: format!("{} of incumbent (%)", t0.meta.report_metric),
             log_x: false,
             series: ss
                 .iter()

@@ -25,6 +25,8 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod ecdf;
 mod figure;
 mod font;

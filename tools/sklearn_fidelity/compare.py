@@ -72,7 +72,7 @@ def write_split(path, x, y):
     with open(path, "w") as f:
         f.write(",".join([f"f{i}" for i in range(len(x[0]))] + ["y"]) + "\n")
         for xi, yi in zip(x, y):
-            f.write(",".join("1" if v == 1.0 else "0" for v in xi) + f",{yi!r}\n")
+            f.write(",".join("1" if v == 1.0 else "0" for v in xi) + f",{float(yi)!r}\n")
 
 
 def true_ranks(truth):
@@ -229,7 +229,7 @@ def main():
         sa = fa / ea  # seconds per epoch, to compare at the same number of epochs
         sb = fb / eb
         print(f"{n:>5} fit time: sklearn median {np.median(fa):.2f} s, rust median {np.median(fb):.2f} s; "
-              f"per epoch {np.median(sa):.3f} s vs {np.median(sb):.4f} s -> rust is "
+              f"per epoch {np.median(sa):.4f} s vs {np.median(sb):.4f} s -> rust is "
               f"{np.median(sa) / np.median(sb):.1f}x faster per epoch ({np.median(fa) / np.median(fb):.1f}x per fit)")
         print()
     print("Indistinguishable = every p-value above 0.05 and every 95% CI of the difference covering 0.")

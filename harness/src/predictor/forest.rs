@@ -376,7 +376,7 @@ impl Predictor for RandomForest {
             })
             .collect();
         let c = &self.config;
-        self.trees = kernels::map_tasks(self.threads.0, seeds, Scratch::default, |s, seed| {
+        self.trees = kernels::map_tasks(self.threads.0, seeds, |_| Scratch::default(), |s, seed| {
             build_tree(c, &fd, seed, s)
         });
         self.cols = d;
@@ -402,7 +402,7 @@ impl Predictor for RandomForest {
         let parts = kernels::map_tasks(
             self.threads.0,
             chunks,
-            || (),
+            |_| (),
             |_, c| {
                 let mut out = Vec::with_capacity(c.rows);
                 let mut acc = vec![0f64; BLOCK];

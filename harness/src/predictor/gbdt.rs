@@ -219,7 +219,7 @@ impl Predictor for Gbdt {
         let parts = kernels::map_tasks(
             self.threads.0,
             chunks,
-            || (),
+            |_| (),
             |_, c| {
                 let data = to_col_major(c);
                 let m = FMatrix::new(&data, c.rows, c.cols);

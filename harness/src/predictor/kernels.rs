@@ -131,18 +131,18 @@ pub(crate) fn matmul(
 }
 
 /// Runs `f(scratch, item)` over `items` with at most `threads` workers and returns the results
-/// in item order. Each worker makes its own scratch with `init`. With one thread (or one item)
+/// in item order. Worker `w` (0-based, `w < threads`) makes its scratch with `init(w)`. With one thread (or one item)
 /// it is a plain loop on the calling thread and never touches rayon, so it is safe to call
 /// from inside many parallel rayon jobs. Which worker handles which item does not change any
 /// result, so outputs are identical for any thread count.
 pub(crate) fn map_tasks<T: Send, R: Send, S>(
     threads: usize,
     items: Vec<T>,
-    init: impl Fn() -> S + Sync,
+    init: impl Fn(usize) -> S + Sync,
     f: impl Fn(&mut S, T) -> R + Sync,
 ) -> Vec<R> {
     if threads <= 1 || items.len() <= 1 {
-        let mut s = init();
+        let mut s = init(0);
         return items.into_iter().map(|t| f(&mut s, t)).collect();
     }
     let n = items.len();
@@ -150,9 +150,10 @@ pub(crate) fn map_tasks<T: Send, R: Send, S>(
     let out: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     rayon::scope(|sc| {
-        for _ in 0..threads.min(n) {
-            sc.spawn(|_| {
-                let mut s = init();
+        for w in 0..threads.min(n) {
+            let (init, f, next, slots, out) = (&init, &f, &next, &slots, &out);
+            sc.spawn(move |_| {
+                let mut s = init(w);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= n {
@@ -395,8 +396,8 @@ mod tests {
     #[test]
     fn map_tasks_keeps_order_for_any_thread_count() {
         let items: Vec<usize> = (0..37).collect();
-        let a = map_tasks(1, items.clone(), || 0usize, |_, i| i * i);
-        let b = map_tasks(3, items, || 0usize, |_, i| i * i);
+        let a = map_tasks(1, items.clone(), |_| 0usize, |_, i| i * i);
+        let b = map_tasks(3, items, |_| 0usize, |_, i| i * i);
         assert_eq!(a, b);
         assert_eq!(a[6], 36);
     }

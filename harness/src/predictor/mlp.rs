@@ -29,8 +29,9 @@ use serde::{Deserialize, Serialize};
 
 /// Rows per prediction chunk (fixed: it never depends on the thread count).
 pub const PREDICT_CHUNK: usize = 8192;
-/// Parameters per block of the parallel Adam pass (fixed for determinism).
-const ADAM_BLOCK: usize = 1 << 16;
+/// Weight-gradient values per panel of the fused gradient + Adam pass (512 KiB: stays in
+/// L2). Fixed, so results never depend on the thread count.
+const PANEL_ELEMS: usize = 1 << 17;
 
 /// MLP settings; names and defaults follow scikit-learn's `MLPRegressor` except `max_iter`
 /// (100, the WeakNAS setting; scikit-learn's default is 200).
@@ -260,7 +261,8 @@ struct Trainer {
     /// `acts[l]`: input of layer l (`batch x units[l]`); `acts[L]`: output.
     acts: Vec<Vec<f32>>,
     delta: [Vec<f32>; 2],
-    grad: Vec<f32>,
+    /// One gradient panel buffer per worker.
+    panels: Vec<std::sync::Mutex<Vec<f32>>>,
     grad_b: Vec<f32>,
     m_w: Vec<Vec<f32>>,
     v_w: Vec<Vec<f32>>,
@@ -303,7 +305,9 @@ impl Predictor for Mlp {
                 .map(|u| vec![0f32; batch * u])
                 .collect(),
             delta: [vec![0f32; batch * widest], vec![0f32; batch * widest]],
-            grad: vec![0f32; self.layers.iter().map(|l| l.w.len()).max().unwrap_or(0)],
+            panels: (0..threads)
+                .map(|_| std::sync::Mutex::new(vec![0f32; PANEL_ELEMS.max(widest)]))
+                .collect(),
             grad_b: vec![0f32; widest],
             m_w: self.layers.iter().map(|l| vec![0f32; l.w.len()]).collect(),
             v_w: self.layers.iter().map(|l| vec![0f32; l.w.len()]).collect(),
@@ -382,18 +386,9 @@ impl Predictor for Mlp {
                     };
                     let dcur = &dcur[..bs * fo];
                     let act = &tr.acts[l][..bs * fi];
-                    let grad = &mut tr.grad[..fi * fo];
-                    kernels::matmul(
-                        grad,
-                        fi,
-                        fo,
-                        bs,
-                        Operand::transposed(act, fi),
-                        Operand::row_major(dcur, fo),
-                        par,
-                    );
                     kernels::col_mean(dcur, &mut tr.grad_b[..fo], bs as f32);
                     if l > 0 {
+                        // Needs this layer's weights before their update.
                         let dp = &mut dprev[..bs * fi];
                         kernels::matmul(
                             dp,
@@ -406,18 +401,36 @@ impl Predictor for Mlp {
                         );
                         kernels::relu_mask(dp, act);
                     }
+                    // Weight gradient and Adam update fused per panel of rows of W: each
+                    // panel's gradient (`a^T delta` restricted to those rows) is computed into
+                    // a cache-sized buffer and consumed at once, so the gradient never goes to
+                    // memory. Panels are fixed by the layer shape, not by the thread count.
+                    let panel = (PANEL_ELEMS / fo).max(1);
                     let items: Vec<_> = layer
                         .w
-                        .chunks_mut(ADAM_BLOCK)
-                        .zip(tr.m_w[l].chunks_mut(ADAM_BLOCK))
-                        .zip(tr.v_w[l].chunks_mut(ADAM_BLOCK))
-                        .zip(grad.chunks(ADAM_BLOCK))
+                        .chunks_mut(panel * fo)
+                        .zip(tr.m_w[l].chunks_mut(panel * fo))
+                        .zip(tr.v_w[l].chunks_mut(panel * fo))
+                        .enumerate()
                         .collect();
                     let parts = kernels::map_tasks(
                         threads,
                         items,
-                        || (),
-                        |_, (((w, m), v), g)| kernels::adam::<true>(w, m, v, g, step),
+                        |w| tr.panels[w].lock().unwrap(),
+                        |buf, (p, ((w, m), v))| {
+                            let rows = w.len() / fo;
+                            let g = &mut buf[..rows * fo];
+                            kernels::matmul(
+                                g,
+                                rows,
+                                fo,
+                                bs,
+                                Operand::transposed(&act[p * panel..], fi),
+                                Operand::row_major(dcur, fo),
+                                gemm::Parallelism::None,
+                            );
+                            kernels::adam::<true>(w, m, v, g, step)
+                        },
                     );
                     for p in parts {
                         sumsq += p;
@@ -461,9 +474,9 @@ impl Predictor for Mlp {
             return out;
         }
         let threads = self.threads.0.max(1);
-        let new_scratch = || [Vec::new(), Vec::new()];
+        let new_scratch = |_| [Vec::new(), Vec::new()];
         if x.rows <= PREDICT_CHUNK {
-            let mut s = new_scratch();
+            let mut s = new_scratch(0);
             self.forward_chunk(
                 x.data,
                 x.rows,
