@@ -37,7 +37,10 @@ fn nb201() -> (Matrix, Vec<f32>, &'static str) {
     if let Ok(mut r) = csv::Reader::from_path(&path) {
         let h = r.headers().unwrap().clone();
         let ops = h.iter().position(|c| c == "ops").expect("ops column");
-        let acc = h.iter().position(|c| c == "c10v_val_mean").expect("c10v_val_mean");
+        let acc = h
+            .iter()
+            .position(|c| c == "c10v_val_mean")
+            .expect("c10v_val_mean");
         let mut x = Vec::new();
         let mut y = Vec::new();
         for rec in r.records() {
@@ -52,7 +55,11 @@ fn nb201() -> (Matrix, Vec<f32>, &'static str) {
         let m = y.iter().sum::<f64>() / y.len() as f64;
         let s = (y.iter().map(|v| (v - m).powi(2)).sum::<f64>() / y.len() as f64).sqrt();
         let y = y.iter().map(|v| ((v - m) / s) as f32).collect::<Vec<_>>();
-        return (Matrix::from_vec(y.len(), 30, x), y, "real NB201 (c10v_val_mean)");
+        return (
+            Matrix::from_vec(y.len(), 30, x),
+            y,
+            "real NB201 (c10v_val_mean)",
+        );
     }
     let mut rng = weaknas_harness::rng::stream("bench", 0, "synthetic");
     let mut x = Matrix::zeros(15_625, 30);
@@ -68,7 +75,11 @@ fn nb201() -> (Matrix, Vec<f32>, &'static str) {
         }
         y.push(t);
     }
-    (x, y, "SYNTHETIC NB201-shaped space (../shared/data not found)")
+    (
+        x,
+        y,
+        "SYNTHETIC NB201-shaped space (../shared/data not found)",
+    )
 }
 
 fn tiled(x: &Matrix, rows: usize) -> Matrix {
@@ -112,32 +123,35 @@ fn gemm_peak(c: &mut Criterion) {
             } else {
                 gemm::Parallelism::Rayon(t)
             };
-            g.bench_function(BenchmarkId::new(format!("{m}x{n}x{k}"), format!("{t} threads")), |bch| {
-                bch.iter(|| unsafe {
-                    // SAFETY: row-major buffers of exactly m*k, k*n and m*n values.
-                    gemm::gemm(
-                        m,
-                        n,
-                        k,
-                        d.as_mut_ptr(),
-                        1,
-                        n as isize,
-                        false,
-                        a.as_ptr(),
-                        1,
-                        k as isize,
-                        b.as_ptr(),
-                        1,
-                        n as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        par,
-                    )
-                })
-            });
+            g.bench_function(
+                BenchmarkId::new(format!("{m}x{n}x{k}"), format!("{t} threads")),
+                |bch| {
+                    bch.iter(|| unsafe {
+                        // SAFETY: row-major buffers of exactly m*k, k*n and m*n values.
+                        gemm::gemm(
+                            m,
+                            n,
+                            k,
+                            d.as_mut_ptr(),
+                            1,
+                            n as isize,
+                            false,
+                            a.as_ptr(),
+                            1,
+                            k as isize,
+                            b.as_ptr(),
+                            1,
+                            n as isize,
+                            0.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            par,
+                        )
+                    })
+                },
+            );
         }
     }
     g.finish();
@@ -158,8 +172,12 @@ fn mlp_fit(c: &mut Criterion) {
             b.iter(|| {
                 seed += 1;
                 let mut p = PredictorConfig::Mlp(cfg.clone()).build(Threads::all());
-                p.fit(xs.view(), &ys, &mut weaknas_harness::rng::stream("b", seed, "fit"))
-                    .unwrap();
+                p.fit(
+                    xs.view(),
+                    &ys,
+                    &mut weaknas_harness::rng::stream("b", seed, "fit"),
+                )
+                .unwrap();
                 black_box(&p);
             })
         });
@@ -169,8 +187,12 @@ fn mlp_fit(c: &mut Criterion) {
                 b.iter(|| {
                     pair(|| {
                         let mut p = PredictorConfig::Mlp(cfg.clone()).build(Threads::ONE);
-                        p.fit(xs.view(), &ys, &mut weaknas_harness::rng::stream("b", 0, "fit"))
-                            .unwrap();
+                        p.fit(
+                            xs.view(),
+                            &ys,
+                            &mut weaknas_harness::rng::stream("b", 0, "fit"),
+                        )
+                        .unwrap();
                         black_box(&p);
                     })
                 })
@@ -189,7 +211,12 @@ fn mlp_predict(c: &mut Criterion) {
     let (xs, ys) = subset(&x, &y, 100, 7);
     let fitted = |t: Threads| {
         let mut p = PredictorConfig::Mlp(cfg.clone()).build(t);
-        p.fit(xs.view(), &ys, &mut weaknas_harness::rng::stream("b", 0, "p")).unwrap();
+        p.fit(
+            xs.view(),
+            &ys,
+            &mut weaknas_harness::rng::stream("b", 0, "p"),
+        )
+        .unwrap();
         p
     };
     let all = fitted(Threads::all());
@@ -228,15 +255,28 @@ fn trees(c: &mut Criterion) {
     for cfg in &configs {
         for (label, t) in [("alone", Threads::all()), ("Threads(1)", Threads::ONE)] {
             g.throughput(Throughput::Elements(1000));
-            g.bench_function(BenchmarkId::new(format!("{} fit 1000", cfg.label()), label), |b| {
-                b.iter(|| {
-                    let mut p = cfg.build(t);
-                    p.fit(xs.view(), &ys, &mut weaknas_harness::rng::stream("b", 0, "t")).unwrap();
-                    black_box(&p);
-                })
-            });
+            g.bench_function(
+                BenchmarkId::new(format!("{} fit 1000", cfg.label()), label),
+                |b| {
+                    b.iter(|| {
+                        let mut p = cfg.build(t);
+                        p.fit(
+                            xs.view(),
+                            &ys,
+                            &mut weaknas_harness::rng::stream("b", 0, "t"),
+                        )
+                        .unwrap();
+                        black_box(&p);
+                    })
+                },
+            );
             let mut p = cfg.build(t);
-            p.fit(xs.view(), &ys, &mut weaknas_harness::rng::stream("b", 0, "t")).unwrap();
+            p.fit(
+                xs.view(),
+                &ys,
+                &mut weaknas_harness::rng::stream("b", 0, "t"),
+            )
+            .unwrap();
             g.throughput(Throughput::Elements(NB101_ROWS as u64));
             g.bench_function(
                 BenchmarkId::new(format!("{} predict {NB101_ROWS}", cfg.label()), label),

