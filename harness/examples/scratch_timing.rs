@@ -20,6 +20,22 @@ fn gemm_peak(m: usize, n: usize, k: usize, par: gemm::Parallelism) -> f64 {
     2.0 * (m * n * k) as f64 / s / 1e9
 }
 
+#[allow(clippy::too_many_arguments)]
+fn shape(name: &str, m: usize, n: usize, k: usize, lrs: usize, lcs: usize, rrs: usize, rcs: usize, par: gemm::Parallelism) {
+    let a = vec![0.5f32; m * k + 8];
+    let b = vec![0.25f32; k * n + 8];
+    let mut c = vec![0f32; m * n];
+    let run = |c: &mut Vec<f32>| unsafe {
+        gemm::gemm(m, n, k, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), lcs as isize, lrs as isize, b.as_ptr(), rcs as isize, rrs as isize, 0.0, 1.0, false, false, false, par)
+    };
+    run(&mut c);
+    let reps = 20;
+    let t = Instant::now();
+    for _ in 0..reps { run(&mut c); }
+    let s = t.elapsed().as_secs_f64() / reps as f64;
+    println!("{name:>10} {m}x{n}x{k}: {:.1} GF/s ({:.2} ms)", 2.0 * (m * n * k) as f64 / s / 1e9, s * 1e3);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let what = args.get(1).map(|s| s.as_str()).unwrap_or("all");
@@ -30,6 +46,22 @@ fn main() {
         for (m, n, k) in [(1000, 1000, 1000), (8192, 1000, 1000), (200, 1000, 1000), (1000, 1000, 200)] {
             println!("gemm {m}x{n}x{k}: 1T {:.1} GF/s, 2T {:.1} GF/s", gemm_peak(m, n, k, gemm::Parallelism::None), gemm_peak(m, n, k, gemm::Parallelism::Rayon(2)));
         }
+    }
+    if what == "shapes" {
+        for b in [200usize, 100] {
+            let p = gemm::Parallelism::None;
+            shape("fwd", b, 1000, 1000, 1000, 1, 1000, 1, p);
+            shape("delta", b, 1000, 1000, 1000, 1, 1, 1000, p);
+            shape("dW panel", 131, 1000, b, 1, 1000, 1000, 1, p);
+            shape("dW full", 1000, 1000, b, 1, 1000, 1000, 1, p);
+            shape("dW^T", 1000, 1000, b, 1, 1000, 1000, 1, p);
+            shape("fwd0", b, 1000, 30, 30, 1, 1000, 1, p);
+            shape("out", b, 1, 1000, 1000, 1, 1, 1, p);
+            shape("dOut", b, 1000, 1, 1, 1, 1, 1, p);
+            shape("dW0", 30, 1000, b, 1, 30, 1000, 1, p);
+            shape("dWout", 1000, 1, b, 1, 1000, 1, 1, p);
+        }
+        return;
     }
     let mut rng = weaknas_harness::rng::stream("timing", 0, "x");
     let d = 30;

@@ -168,9 +168,10 @@ pub struct RunCurve {
     pub incumbent_search: Vec<f64>,
     /// Report value of the incumbent at each q.
     pub incumbent_report: Vec<f64>,
-    /// `paper_best_peek` at each q: the value of the last iteration whose predictor was
-    /// fitted with at most q charged queries (NaN before the first iteration or for methods
-    /// without iterations).
+    /// `paper_best_peek` at each q: max(the value of the last iteration whose predictor was
+    /// fitted with at most q charged queries, the best report value among the first q charged
+    /// queries) — the official definition evaluated at q (NaN before the first iteration or
+    /// for methods without iterations).
     pub peek: Vec<f64>,
     /// First q at which a cell with the best search mean of the space was queried (`None`:
     /// censored, not found within the run's queries).
@@ -189,13 +190,18 @@ impl RunCurve {
         let mut peek = vec![f64::NAN; n];
         let mut j = 0;
         let mut cur = f64::NAN;
+        let mut best_report = f64::NEG_INFINITY;
+        let charged_reports: Vec<f64> = t.queries.iter().filter(|q| q.charged).map(|q| q.report_value).collect();
         for (i, p) in peek.iter_mut().enumerate() {
             let q = i + 1;
+            if let Some(&r) = charged_reports.get(i) {
+                best_report = best_report.max(r);
+            }
             while j < its.len() && its[j].num_queried <= q {
                 cur = its[j].paper_best_peek;
                 j += 1;
             }
-            *p = cur;
+            *p = if cur.is_nan() { cur } else { cur.max(best_report) };
         }
         let (mut fs, mut fr) = (None, None);
         for (i, q) in t.queries.iter().filter(|q| q.charged).enumerate() {
@@ -367,10 +373,11 @@ mod tests {
         assert_eq!(c.value(Measure::SearchRegret, 5), Some(0.0));
         assert_eq!(c.value(Measure::Report, 6), None);
         assert_eq!(c.value(Measure::Report, 0), None);
-        // peek: NaN before the first iteration, then a step curve
+        // peek: NaN before the first iteration, then max(step, best report queried so far)
         assert_eq!(c.value(Measure::PaperBestPeek, 1), None);
         assert_eq!(c.value(Measure::PaperBestPeek, 2), Some(97.0));
-        assert_eq!(c.value(Measure::PaperBestPeek, 5), Some(97.0));
+        assert_eq!(c.value(Measure::PaperBestPeek, 3), Some(97.0));
+        assert_eq!(c.value(Measure::PaperBestPeek, 5), Some(99.0));
         assert_eq!(c.found_search_at, Some(4));
         // report optimum 100 is never reached (report = value - 1)
         assert_eq!(c.found_report_at, None);

@@ -268,7 +268,7 @@ fn build_tree(c: &ForestConfig, fd: &FitData<'_>, seed: [u8; 32], s: &mut Scratc
                 ls += w * fd.y[r] as f64;
                 let a = x[r * d + f];
                 let b = x[o[i + 1] as usize * d + f];
-                if a < b && i + 1 >= c.min_samples_leaf && count - i - 1 >= c.min_samples_leaf {
+                if a < b && i + 1 >= c.min_samples_leaf && count - i > c.min_samples_leaf {
                     let (rw, rs) = (sw - lw, sy - ls);
                     let proxy = ls * ls / lw + rs * rs / rw;
                     if best.is_none_or(|bb| proxy > bb.2) {

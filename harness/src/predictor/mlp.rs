@@ -112,13 +112,13 @@ impl MlpConfig {
                 bail!("mlp: {name} must be in [0, 1), got {b}");
             }
         }
-        if !(self.epsilon > 0.0) {
+        if self.epsilon.is_nan() || self.epsilon <= 0.0 {
             bail!("mlp: epsilon must be > 0, got {}", self.epsilon);
         }
         if self.batch_size == Some(0) {
             bail!("mlp: batch_size must be >= 1");
         }
-        if !(self.tol >= 0.0) {
+        if self.tol.is_nan() || self.tol < 0.0 {
             bail!("mlp: tol must be >= 0, got {}", self.tol);
         }
         Ok(())
@@ -534,14 +534,11 @@ mod tests {
         assert!(m.loss_curve().windows(2).filter(|w| w[1] < w[0]).count() > m.n_iter() / 2);
     }
 
+    type RefParams = (Vec<Vec<Vec<f64>>>, Vec<Vec<f64>>, Vec<f64>);
+
     /// A plain f64 transcription of scikit-learn's `_fit_stochastic` / `_backprop` /
     /// `AdamOptimizer` (loops, no gemm), drawing the same random numbers in the same order.
-    fn reference_fit(
-        cfg: &MlpConfig,
-        x: &Matrix,
-        y: &[f32],
-        rng: &mut SeedRng,
-    ) -> (Vec<Vec<Vec<f64>>>, Vec<Vec<f64>>, Vec<f64>) {
+    fn reference_fit(cfg: &MlpConfig, x: &Matrix, y: &[f32], rng: &mut SeedRng) -> RefParams {
         let (n, d) = (x.rows, x.cols);
         let mut units = vec![d];
         units.extend(&cfg.hidden);
@@ -652,7 +649,7 @@ mod tests {
                 t += 1.0;
                 let lr = cfg.learning_rate_init * (1.0 - cfg.beta_2.powf(t)).sqrt()
                     / (1.0 - cfg.beta_1.powf(t));
-                let mut upd = |p: &mut f64, g: f64, m: &mut f64, v: &mut f64| {
+                let upd = |p: &mut f64, g: f64, m: &mut f64, v: &mut f64| {
                     *m = cfg.beta_1 * *m + (1.0 - cfg.beta_1) * g;
                     *v = cfg.beta_2 * *v + (1.0 - cfg.beta_2) * g * g;
                     *p += -lr * *m / (v.sqrt() + cfg.epsilon);

@@ -57,9 +57,9 @@ impl Predictor for Ridge {
         let ym = y.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
         let mut a = vec![0f64; d * d];
         let mut rhs = vec![0f64; d];
-        for i in 0..n {
+        for (i, &yi) in y.iter().enumerate() {
             let r = x.row(i);
-            let yc = y[i] as f64 - ym;
+            let yc = yi as f64 - ym;
             for j in 0..d {
                 let xj = r[j] as f64 - xm[j];
                 rhs[j] += xj * yc;
