@@ -22,8 +22,8 @@ fn gemm_peak(m: usize, n: usize, k: usize, par: gemm::Parallelism) -> f64 {
 
 #[allow(clippy::too_many_arguments)]
 fn shape(name: &str, m: usize, n: usize, k: usize, lrs: usize, lcs: usize, rrs: usize, rcs: usize, par: gemm::Parallelism) {
-    let a = vec![0.5f32; m * k + 8];
-    let b = vec![0.25f32; k * n + 8];
+    let a = vec![0.5f32; 2_100_000];
+    let b = vec![0.25f32; 2_100_000];
     let mut c = vec![0f32; m * n];
     let run = |c: &mut Vec<f32>| unsafe {
         gemm::gemm(m, n, k, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), lcs as isize, lrs as isize, b.as_ptr(), rcs as isize, rrs as isize, 0.0, 1.0, false, false, false, par)
@@ -46,6 +46,19 @@ fn main() {
         for (m, n, k) in [(1000, 1000, 1000), (8192, 1000, 1000), (200, 1000, 1000), (1000, 1000, 200)] {
             println!("gemm {m}x{n}x{k}: 1T {:.1} GF/s, 2T {:.1} GF/s", gemm_peak(m, n, k, gemm::Parallelism::None), gemm_peak(m, n, k, gemm::Parallelism::Rayon(2)));
         }
+    }
+    if what == "blocks" {
+        let p = gemm::Parallelism::None;
+        for b in [200usize, 100] {
+            for rb in [25usize, 50, 100] {
+                shape("fwd rows", rb, 1000, 1000, 1000, 1, 1000, 1, p);
+            }
+            for nb in [64usize, 128, 256, 512] {
+                shape("fwd cols", b, nb, 1000, 1000, 1, 1000, 1, p);
+                shape("dlt cols", b, nb, 1000, 1000, 1, 1, 1000, p);
+            }
+        }
+        return;
     }
     if what == "shapes" {
         for b in [200usize, 100] {

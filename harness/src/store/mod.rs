@@ -137,8 +137,8 @@ impl BenchmarkStore {
         Ok(())
     }
     /// Merges `other` into `self`. Where both have a value they must agree (relative
-    /// tolerance `tol`); missing values are filled from the other store; trial counts may
-    /// differ only if one side has a single trial that equals the other side's mean.
+    /// tolerance `tol`); missing values are filled from the other store; trial counts must
+    /// match (`store::import::merge_stores` reconciles a 1-trial mean with a per-trial column).
     pub fn merge(&mut self, other: &BenchmarkStore, tol: f64) -> Result<()> {
         if self.benchmark != other.benchmark || self.num_cells != other.num_cells {
             bail!(
