@@ -130,6 +130,98 @@ pub(crate) fn matmul(
     }
 }
 
+/// Width of the column blocks of [`matmul_blocked`] (fixed: never depends on threads).
+pub(crate) const COL_BLOCK: usize = 128;
+
+/// What [`matmul_blocked`] applies to each finished block of `dst`.
+#[derive(Clone, Copy)]
+pub(crate) enum Epilogue<'a> {
+    /// `dst += bias` per row, then ReLU when the flag is set.
+    BiasAct(&'a [f32], bool),
+    /// `dst[act == 0] = 0` (`act` has the shape of `dst`).
+    ReluMask(&'a [f32]),
+}
+
+#[derive(Clone, Copy)]
+struct SyncPtr(*mut f32);
+// SAFETY: used only to hand disjoint column blocks of one buffer to different workers.
+unsafe impl Send for SyncPtr {}
+unsafe impl Sync for SyncPtr {}
+
+/// `dst[m x n, row-major] = lhs[m x k] * rhs[k x n]`, computed as independent column blocks
+/// of [`COL_BLOCK`] columns (single-threaded `gemm` each, spread over at most `threads`
+/// workers), each followed by `epi` while it is still in cache. For the MLP's shapes
+/// (200 x 1000 x 1000) a 200 x 128 block runs faster on one core than `gemm`'s own threading
+/// of the whole product, and the blocks make the work split explicit and thread-independent.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_blocked(
+    dst: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: Operand<'_>,
+    rhs: Operand<'_>,
+    epi: Epilogue<'_>,
+    threads: usize,
+) {
+    assert!(dst.len() >= m * n, "gemm dst: {m}x{n} exceeds {}", dst.len());
+    lhs.check(m, k, "lhs");
+    rhs.check(k, n, "rhs");
+    match epi {
+        Epilogue::BiasAct(b, _) => assert_eq!(b.len(), n, "bias length"),
+        Epilogue::ReluMask(a) => assert!(a.len() >= m * n, "mask shape"),
+    }
+    if m == 0 || n == 0 {
+        return;
+    }
+    let ptr = SyncPtr(dst.as_mut_ptr());
+    let blocks: Vec<usize> = (0..n).step_by(COL_BLOCK).collect();
+    map_tasks(threads, blocks, |_| (), |_, j0| {
+        let ptr = ptr;
+        let w = COL_BLOCK.min(n - j0);
+        // SAFETY: blocks cover disjoint column ranges [j0, j0 + w) of the m x n row-major
+        // `dst` (bounds checked above), so no two workers touch the same element; operands
+        // are in bounds (checked above) and do not alias `dst` (a `&mut` borrow).
+        unsafe {
+            let d = ptr.0.add(j0);
+            if k == 0 {
+                for i in 0..m {
+                    std::slice::from_raw_parts_mut(d.add(i * n), w).fill(0.0);
+                }
+            } else {
+                gemm::gemm(
+                    m,
+                    w,
+                    k,
+                    d,
+                    1,
+                    n as isize,
+                    false,
+                    lhs.data.as_ptr(),
+                    lhs.cs as isize,
+                    lhs.rs as isize,
+                    rhs.data.as_ptr().add(j0 * rhs.cs),
+                    rhs.cs as isize,
+                    rhs.rs as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    Parallelism::None,
+                );
+            }
+            for i in 0..m {
+                let row = std::slice::from_raw_parts_mut(d.add(i * n), w);
+                match epi {
+                                Epilogue::BiasAct(b, relu) => bias_act(row, &b[j0..j0 + w], relu),
+                    Epilogue::ReluMask(a) => relu_mask(row, &a[i * n + j0..i * n + j0 + w]),
+                }
+            }
+        }
+    });
+}
+
 /// Runs `f(scratch, item)` over `items` with at most `threads` workers and returns the results
 /// in item order. Worker `w` (0-based, `w < threads`) makes its scratch with `init(w)`. With one thread (or one item)
 /// it is a plain loop on the calling thread and never touches rayon, so it is safe to call
@@ -400,6 +492,50 @@ mod tests {
         let b = map_tasks(3, items, |_| 0usize, |_, i| i * i);
         assert_eq!(a, b);
         assert_eq!(a[6], 36);
+    }
+
+    #[test]
+    fn blocked_matmul_matches_naive_and_is_thread_independent() {
+        let (m, n, k) = (7, 300, 19);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 31 % 17) as f32 - 8.0) / 5.0).collect();
+        let bt: Vec<f32> = (0..n * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 3.0).collect();
+        let bias: Vec<f32> = (0..n).map(|j| (j % 5) as f32 - 2.0).collect();
+        let run = |t: usize| {
+            let mut d = vec![f32::NAN; m * n];
+            matmul_blocked(
+                &mut d,
+                m,
+                n,
+                k,
+                Operand::row_major(&a, k),
+                Operand::transposed(&bt, k),
+                Epilogue::BiasAct(&bias, true),
+                t,
+            );
+            d
+        };
+        let d1 = run(1);
+        assert_eq!(d1, run(2));
+        for i in 0..m {
+            for j in 0..n {
+                let e: f32 = (0..k).map(|l| a[i * k + l] * bt[j * k + l]).sum::<f32>() + bias[j];
+                assert!((d1[i * n + j] - e.max(0.0)).abs() < 1e-4, "{i},{j}");
+            }
+        }
+        let mut masked = vec![1f32; m * n];
+        matmul_blocked(
+            &mut masked,
+            m,
+            n,
+            k,
+            Operand::row_major(&a, k),
+            Operand::transposed(&bt, k),
+            Epilogue::ReluMask(&d1),
+            2,
+        );
+        for (x, act) in masked.iter().zip(&d1) {
+            assert!(*act != 0.0 || *x == 0.0);
+        }
     }
 
     #[test]

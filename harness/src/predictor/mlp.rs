@@ -18,7 +18,7 @@
 //! reduction orders never depend on the thread count, so results are bit-identical for any
 //! [`Threads`]. With `Threads(1)` nothing touches rayon.
 
-use super::kernels::{self, AdamStep, Operand};
+use super::kernels::{self, AdamStep, Epilogue, Operand};
 use super::{Predictor, Threads};
 use crate::matrix::MatRef;
 use crate::rng::SeedRng;
@@ -32,7 +32,6 @@ pub const PREDICT_CHUNK: usize = 8192;
 /// Weight-gradient values per panel of the fused gradient + Adam pass (512 KiB: stays in
 /// L2). Fixed, so results never depend on the thread count.
 const PANEL_ELEMS: usize = 1 << 17;
-static PROF: [std::sync::atomic::AtomicU64; 4] = [const { std::sync::atomic::AtomicU64::new(0) }; 4];
 
 /// MLP settings; names and defaults follow scikit-learn's `MLPRegressor` except `max_iter`
 /// (100, the WeakNAS setting; scikit-learn's default is 200).
@@ -296,7 +295,6 @@ impl Predictor for Mlp {
         self.init_layers(d, rng);
         self.loss_curve.clear();
         let threads = self.threads.0.max(1);
-        let par = kernels::parallelism(threads);
         let batch = cfg.effective_batch(n);
         let nl = self.layers.len();
         let widest = self.layers.iter().map(|l| l.fan_out).max().unwrap_or(1);
@@ -332,25 +330,21 @@ impl Predictor for Mlp {
                     tr.acts[0][k * d..(k + 1) * d].copy_from_slice(x.row(r));
                     yb[k] = y[r];
                 }
-                let __t0 = std::time::Instant::now();
                 // Forward.
                 for l in 0..nl {
                     let layer = &self.layers[l];
                     let (lo, hi) = tr.acts.split_at_mut(l + 1);
-                    let src = &lo[l][..bs * layer.fan_in];
-                    let dst = &mut hi[0][..bs * layer.fan_out];
-                    kernels::matmul(
-                        dst,
+                    kernels::matmul_blocked(
+                        &mut hi[0][..bs * layer.fan_out],
                         bs,
                         layer.fan_out,
                         layer.fan_in,
-                        Operand::row_major(src, layer.fan_in),
+                        Operand::row_major(&lo[l][..bs * layer.fan_in], layer.fan_in),
                         Operand::row_major(&layer.w, layer.fan_out),
-                        par,
+                        Epilogue::BiasAct(&layer.b, l + 1 < nl),
+                        threads,
                     );
-                    kernels::bias_act(dst, &layer.b, l + 1 < nl);
                 }
-                PROF[0].fetch_add(__t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
                 // Squared loss and output delta.
                 let pred = &tr.acts[nl][..bs];
                 let mut sq = 0f64;
@@ -389,28 +383,24 @@ impl Predictor for Mlp {
                     };
                     let dcur = &dcur[..bs * fo];
                     let act = &tr.acts[l][..bs * fi];
-                    let __t1 = std::time::Instant::now();
                     kernels::col_mean(dcur, &mut tr.grad_b[..fo], bs as f32);
                     if l > 0 {
                         // Needs this layer's weights before their update.
-                        let dp = &mut dprev[..bs * fi];
-                        kernels::matmul(
-                            dp,
+                        kernels::matmul_blocked(
+                            &mut dprev[..bs * fi],
                             bs,
                             fi,
                             fo,
                             Operand::row_major(dcur, fo),
                             Operand::transposed(&layer.w, fo),
-                            par,
+                            Epilogue::ReluMask(act),
+                            threads,
                         );
-                        kernels::relu_mask(dp, act);
                     }
                     // Weight gradient and Adam update fused per panel of rows of W: each
                     // panel's gradient (`a^T delta` restricted to those rows) is computed into
                     // a cache-sized buffer and consumed at once, so the gradient never goes to
                     // memory. Panels are fixed by the layer shape, not by the thread count.
-                    PROF[1].fetch_add(__t1.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-                    let __t2 = std::time::Instant::now();
                     let panel = (PANEL_ELEMS / fo).max(1);
                     let items: Vec<_> = layer
                         .w
@@ -435,16 +425,12 @@ impl Predictor for Mlp {
                                 Operand::row_major(dcur, fo),
                                 gemm::Parallelism::None,
                             );
-                            let __t3 = std::time::Instant::now();
-                            let r = kernels::adam::<true>(w, m, v, g, step);
-                            PROF[3].fetch_add(__t3.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-                            r
+                            kernels::adam::<true>(w, m, v, g, step)
                         },
                     );
                     for p in parts {
                         sumsq += p;
                     }
-                    PROF[2].fetch_add(__t2.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
                     kernels::adam::<false>(
                         &mut layer.b,
                         &mut tr.m_b[l],
@@ -472,10 +458,6 @@ impl Predictor for Mlp {
             }
         }
         self.steps = tr.t;
-        if std::env::var("MLP_PROF").is_ok() {
-            let g = |i: usize| PROF[i].swap(0, std::sync::atomic::Ordering::Relaxed) as f64 / 1e6 / tr.t as f64;
-            eprintln!("per step ms: fwd {:.2} delta {:.2} panels {:.2} (adam {:.2})", g(0), g(1), g(2), g(3));
-        }
         Ok(())
     }
 
