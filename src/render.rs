@@ -47,6 +47,91 @@ fn slug(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
 }
 
+/// Pairwise tests of every method against `reference` per (benchmark, dataset, budget).
+fn significance_table(curves: &[weaknas_results::RunCurve], reference: &str, grid: &[usize]) -> Table {
+    use weaknas_results::stats::{holm, mann_whitney_u, wilcoxon, Alternative};
+    let mut raw: Vec<(Vec<String>, f64)> = Vec::new();
+    let tasks: std::collections::BTreeSet<(String, String)> =
+        curves.iter().map(|c| (c.key.benchmark.clone(), c.key.dataset.clone())).collect();
+    for (bench, dataset) in &tasks {
+        let of = |m: &str| -> BTreeMap<u64, &weaknas_results::RunCurve> {
+            curves
+                .iter()
+                .filter(|c| &c.key.benchmark == bench && &c.key.dataset == dataset && c.key.method == m)
+                .map(|c| (c.seed, c))
+                .collect()
+        };
+        let reference_runs = of(reference);
+        if reference_runs.is_empty() {
+            continue;
+        }
+        let methods: std::collections::BTreeSet<&str> = curves
+            .iter()
+            .filter(|c| &c.key.benchmark == bench && &c.key.dataset == dataset && c.key.method != reference)
+            .map(|c| c.key.method.as_str())
+            .collect();
+        for m in methods {
+            let runs = of(m);
+            for &q in grid {
+                let common: Vec<(f64, f64)> = runs
+                    .iter()
+                    .filter_map(|(s, c)| Some((c.value(Measure::Report, q)?, reference_runs.get(s)?.value(Measure::Report, q)?)))
+                    .collect();
+                let (x, y): (Vec<f64>, Vec<f64>) = if common.len() >= 2 {
+                    common.into_iter().unzip()
+                } else {
+                    (
+                        runs.values().filter_map(|c| c.value(Measure::Report, q)).collect(),
+                        reference_runs.values().filter_map(|c| c.value(Measure::Report, q)).collect(),
+                    )
+                };
+                let paired = x.len() == y.len() && runs.keys().any(|s| reference_runs.contains_key(s));
+                let test = if paired { wilcoxon(&x, &y, Alternative::TwoSided) } else { mann_whitney_u(&x, &y, Alternative::TwoSided) };
+                let p = test.map(|t| t.pvalue).unwrap_or(f64::NAN);
+                let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+                raw.push((
+                    vec![
+                        bench.clone(),
+                        dataset.clone(),
+                        m.to_string(),
+                        q.to_string(),
+                        format!("{}", x.len()),
+                        format!("{:+.3}", mean(&x) - mean(&y)),
+                        if paired { "Wilcoxon".into() } else { "Mann-Whitney".into() },
+                        format!("{p:.2e}"),
+                    ],
+                    p,
+                ));
+            }
+        }
+    }
+    let adjusted = holm(&raw.iter().map(|r| r.1).collect::<Vec<_>>());
+    Table {
+        title: format!("Against {reference}"),
+        header: ["benchmark", "dataset", "method", "q", "runs", "Δ mean", "test", "p", "p (Holm)", "verdict"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        rows: raw
+            .into_iter()
+            .zip(adjusted)
+            .map(|((mut row, _), ph)| {
+                let verdict = if ph.is_nan() {
+                    "–"
+                } else if ph < 0.05 {
+                    if row[5].starts_with('+') { "better" } else { "worse" }
+                } else {
+                    "no difference"
+                };
+                row.push(format!("{ph:.2e}"));
+                row.push(verdict.into());
+                row
+            })
+            .collect(),
+        notes: vec!["verdict at family-wise alpha = 0.05 after Holm's correction.".into()],
+    }
+}
+
 /// Renders every output of a spec from the runs of `jobs` stored in `out`.
 pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> Result<()> {
     let mut traces: Vec<RunTrace> = Vec::new();
@@ -114,6 +199,13 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
         "Queries to the global optimum",
         "Runs that never queried the optimum within the budget are censored (counted as not found, never as found at the budget).",
         &optimum_table(&found_optimum(&curves)),
+    )?;
+    idx.table(
+        out,
+        "significance",
+        &format!("Each method against {} (paired tests on common seeds)", spec.methods[0].name),
+        "Wilcoxon signed-rank on seeds common to both methods (Mann-Whitney U when there are none), two-sided, Holm-corrected across the whole table; Δ = method − reference, incumbent report value.",
+        &significance_table(&curves, &spec.methods[0].name, &grid),
     )?;
     let methods: std::collections::BTreeSet<&str> = traces.iter().map(|t| t.meta.method.as_str()).collect();
     if methods.len() >= 3 {

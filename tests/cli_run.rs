@@ -49,7 +49,7 @@ fn reproduce_resume_force_and_compare() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("12 runs, 0 already done, 12 ran, 0 failed"), "{stdout}");
-    for f in ["index.md", "tables/results.md", "tables/results.csv", "tables/results.tex", "tables/optimum.md", "tables/ranking.md"] {
+    for f in ["index.md", "tables/results.md", "tables/results.csv", "tables/results.tex", "tables/optimum.md", "tables/ranking.md", "tables/significance.md"] {
         assert!(out.join(f).exists(), "missing {f}");
     }
     let index = std::fs::read_to_string(out.join("index.md")).unwrap();
@@ -59,6 +59,8 @@ fn reproduce_resume_force_and_compare() {
             assert!(out.join("figures").join(format!("{f}.{ext}")).exists(), "missing figure {f}.{ext}");
         }
     }
+    let sig = std::fs::read_to_string(out.join("tables/significance.md")).unwrap();
+    assert!(sig.contains("Random search") && sig.contains("Holm") && sig.contains("Wilcoxon"), "{sig}");
     let results_csv = std::fs::read_to_string(out.join("tables/results.csv")).unwrap();
     assert!(results_csv.contains("Random search") && results_csv.contains("Regularized evolution"));
 

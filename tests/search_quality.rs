@@ -170,3 +170,41 @@ method = "random"
     let b = serde_json::to_string(&out[1]).unwrap();
     assert!(a == b, "traces differ between 1 and 2 threads");
 }
+
+#[test]
+fn weaknas_follows_its_sampling_rules() {
+    let Some(set) = common::nb201() else { return };
+    let reg = common::registry();
+    for (params, top_n) in [("", 100usize), ("top_n = 20, keep_old = \"none\"", 20), ("top_n = 30, keep_old = \"top\", init = 25", 30)] {
+        let methods = format!("[[method]]\nname = \"w\"\nmethod = \"weaknas\"\nparams = {{ {SMALL_MLP}{}{params} }}", if params.is_empty() { "" } else { ", " });
+        let spec = common::spec("rules", "0..2", 95, &methods);
+        let seeds = spec.seeds.to_vec().unwrap();
+        for j in jobs(&spec, set, &seeds).unwrap() {
+            let opts = RunOptions { record_rankings: top_n, ..RunOptions::default() };
+            let t = run_job(&spec, &reg, set, &j, Threads::ONE, &opts).unwrap();
+            let init = if params.contains("init = 25") { 25 } else { 10 };
+            let charged: Vec<_> = t.queries.iter().filter(|q| q.charged).collect();
+            assert_eq!(charged.iter().filter(|q| q.iteration == 0).count(), init, "{params}: init");
+            let last = charged.last().unwrap().iteration;
+            for k in 1..=last {
+                let new: Vec<u32> = charged.iter().filter(|q| q.iteration == k).map(|q| q.cell).collect();
+                let expect = if k < last { 10 } else { (95 - init) - 10 * (last as usize - 1) };
+                assert_eq!(new.len(), expect, "{params}: iteration {k} sampled {}", new.len());
+                // The ranking of iteration k-1 chose them: inside its predicted top-N, unless the
+                // pool of unqueried top-N cells was smaller than M (then the rest are the
+                // best-ranked outside the top-N).
+                let top: std::collections::HashSet<u32> =
+                    t.rankings.iter().filter(|r| r.iteration == k - 1 && r.predicted_rank > 0).map(|r| r.cell).collect();
+                assert_eq!(top.len(), top_n);
+                let inside = new.iter().filter(|c| top.contains(c)).count();
+                let queried_before: std::collections::HashSet<u32> =
+                    charged.iter().filter(|q| q.iteration < k).map(|q| q.cell).collect();
+                let pool = top.iter().filter(|c| !queried_before.contains(c)).count();
+                assert_eq!(inside, new.len().min(pool), "{params}: iteration {k}: {inside} of {} inside the top-{top_n} (pool {pool})", new.len());
+            }
+            // One ranking per fit, including the final fit at the budget.
+            assert_eq!(t.iterations.len(), last as usize + 1);
+            assert_eq!(t.iterations.last().unwrap().num_queried, 95);
+        }
+    }
+}

@@ -22,7 +22,7 @@ fn gemm_peak(m: usize, n: usize, k: usize, par: gemm::Parallelism) -> f64 {
 
 #[allow(clippy::too_many_arguments)]
 fn shape(name: &str, m: usize, n: usize, k: usize, lrs: usize, lcs: usize, rrs: usize, rcs: usize, par: gemm::Parallelism) {
-    let a = vec![0.5f32; 2_100_000];
+    let a = vec![0.5f32; 8_400_000];
     let b = vec![0.25f32; 2_100_000];
     let mut c = vec![0f32; m * n];
     let run = |c: &mut Vec<f32>| unsafe {
@@ -60,6 +60,15 @@ fn main() {
         }
         return;
     }
+    if what == "pshapes" {
+        let p = gemm::Parallelism::None;
+        for m in [1024usize, 2048, 4096, 8192] {
+            shape("pred", m, 1000, 1000, 1000, 1, 1000, 1, p);
+            shape("pred blk", m, 128, 1000, 1000, 1, 1000, 1, p);
+            shape("pred blk256", m, 256, 1000, 1000, 1, 1000, 1, p);
+        }
+        return;
+    }
     if what == "shapes" {
         for b in [200usize, 100] {
             let p = gemm::Parallelism::None;
@@ -82,7 +91,8 @@ fn main() {
     let y: Vec<f32> = (0..1000).map(|_| rng.random::<f32>()).collect();
     let cfg = MlpConfig { max_iter: epochs, n_iter_no_change: 10_000, ..MlpConfig::default() };
     if what == "fit" || what == "all" {
-        for n in [100usize, 500, 1000] {
+        let sizes: Vec<usize> = std::env::var("SIZES").map(|s| s.split(',').map(|v| v.parse().unwrap()).collect()).unwrap_or(vec![100, 500, 1000]);
+        for n in sizes {
             let mut m = Mlp::new(cfg.clone(), Threads(threads));
             let xs = x.gather(&(0..n as u32).collect::<Vec<_>>());
             let t = Instant::now();
