@@ -56,5 +56,9 @@ pub fn run(args: CompareArgs) -> Result<ExitCode> {
         report.count(Verdict::NoDifference),
         report.count(Verdict::Insufficient)
     );
-    Ok(if report.has_regression() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.has_regression() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

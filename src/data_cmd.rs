@@ -129,13 +129,19 @@ pub fn run(args: DataArgs) -> Result<()> {
                 let (s, src) = nb201_csv::import_dir(&dir)?;
                 save(&store_dir(store, NB201), s, src)
             }
-            ImportCommand::Nb101 { file, store, allow_partial } => {
+            ImportCommand::Nb101 {
+                file,
+                store,
+                allow_partial,
+            } => {
                 use weaknas_harness::nb101::import::{import_tfrecord, ImportOptions};
                 let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
                 let bar = ProgressBar::new(bytes);
                 bar.set_style(
-                    ProgressStyle::with_template("{msg} {bar:40} {bytes}/{total_bytes} [{elapsed}<{eta}]")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    ProgressStyle::with_template(
+                        "{msg} {bar:40} {bytes}/{total_bytes} [{elapsed}<{eta}]",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
                 bar.set_message("reading TFRecord");
                 let b2 = bar.clone();
@@ -171,7 +177,11 @@ pub fn run(args: DataArgs) -> Result<()> {
                 save(&store_dir(store, NB201), s, src)
             }
         },
-        DataCommand::Export { out, benchmark, store } => {
+        DataCommand::Export {
+            out,
+            benchmark,
+            store,
+        } => {
             let dir = store_dir(store, &benchmark);
             let st = weaknas_harness::store::load_store(&dir)?;
             let format = match out.extension().and_then(|e| e.to_str()) {
@@ -180,7 +190,12 @@ pub fn run(args: DataArgs) -> Result<()> {
                 _ => anyhow::bail!("{}: the output must end in .parquet or .csv", out.display()),
             };
             weaknas_results::export_store(&st, &out, format)?;
-            println!("exported {} ({} cells) to {}", dir.display(), st.num_cells, out.display());
+            println!(
+                "exported {} ({} cells) to {}",
+                dir.display(),
+                st.num_cells,
+                out.display()
+            );
             Ok(())
         }
         DataCommand::Verify { benchmark, store } => {

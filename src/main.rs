@@ -35,14 +35,23 @@ enum Command {
 pub fn registry() -> Registry {
     use weaknas_harness::weaknas;
     weaknas_baselines::registry()
-        .add("weaknas", "WeakNAS: iterative weak predictors, uniform sampling in the predicted top-N", weaknas::build)
-        .add("weaknas-ei", "WeakNAS with an ensemble and expected-improvement sampling", weaknas::build_ei)
+        .add(
+            "weaknas",
+            "WeakNAS: iterative weak predictors, uniform sampling in the predicted top-N",
+            weaknas::build,
+        )
+        .add(
+            "weaknas-ei",
+            "WeakNAS with an ensemble and expected-improvement sampling",
+            weaknas::build_ei,
+        )
 }
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WEAKNAS_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("WEAKNAS_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -8,11 +8,13 @@ use std::path::Path;
 use weaknas_harness::fsutil::atomic_write;
 use weaknas_harness::runner::{BenchmarkSet, Job, Spec};
 use weaknas_harness::trace::RunTrace;
-use weaknas_plots::{EcdfCurve, EcdfFigure, Figure, LineFigure, LineSeries, Provenance, ScatterFigure, ScatterPanel};
+use weaknas_plots::{
+    EcdfCurve, EcdfFigure, Figure, LineFigure, LineSeries, Provenance, ScatterFigure, ScatterPanel,
+};
 use weaknas_results::{
-    bundled_references, curve, diagnostics_series, found_optimum, load_trace, optimum_table, rank_methods,
-    ranking_table, results_table, run_curves, summarize, Band, BootstrapOptions, Diagnostic, Measure, Table,
-    TableOptions,
+    bundled_references, curve, diagnostics_series, found_optimum, load_trace, optimum_table,
+    rank_methods, ranking_table, results_table, run_curves, summarize, Band, BootstrapOptions,
+    Diagnostic, Measure, Table, TableOptions,
 };
 
 struct Index {
@@ -26,10 +28,20 @@ impl Index {
         atomic_write(&dir.join(format!("{name}.csv")), t.to_csv()?.as_bytes())?;
         atomic_write(&dir.join(format!("{name}.tex")), t.to_latex().as_bytes())?;
         let _ = writeln!(self.md, "## {title}\n\n{note}\n\n{}\n", t.to_markdown());
-        let _ = writeln!(self.md, "Files: [md](tables/{name}.md), [csv](tables/{name}.csv), [tex](tables/{name}.tex)\n");
+        let _ = writeln!(
+            self.md,
+            "Files: [md](tables/{name}.md), [csv](tables/{name}.csv), [tex](tables/{name}.tex)\n"
+        );
         Ok(())
     }
-    fn figure(&mut self, out: &Path, name: &str, title: &str, fig: Figure, prov: &Provenance) -> Result<()> {
+    fn figure(
+        &mut self,
+        out: &Path,
+        name: &str,
+        title: &str,
+        fig: Figure,
+        prov: &Provenance,
+    ) -> Result<()> {
         match weaknas_plots::render(&fig, &out.join("figures"), name, prov) {
             Ok(_) => {
                 let _ = writeln!(
@@ -44,20 +56,36 @@ impl Index {
 }
 
 fn slug(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Pairwise tests of every method against `reference` per (benchmark, dataset, budget).
-fn significance_table(curves: &[weaknas_results::RunCurve], reference: &str, grid: &[usize]) -> Table {
+fn significance_table(
+    curves: &[weaknas_results::RunCurve],
+    reference: &str,
+    grid: &[usize],
+) -> Table {
     use weaknas_results::stats::{holm, mann_whitney_u, wilcoxon, Alternative};
     let mut raw: Vec<(Vec<String>, f64)> = Vec::new();
-    let tasks: std::collections::BTreeSet<(String, String)> =
-        curves.iter().map(|c| (c.key.benchmark.clone(), c.key.dataset.clone())).collect();
+    let tasks: std::collections::BTreeSet<(String, String)> = curves
+        .iter()
+        .map(|c| (c.key.benchmark.clone(), c.key.dataset.clone()))
+        .collect();
     for (bench, dataset) in &tasks {
         let of = |m: &str| -> BTreeMap<u64, &weaknas_results::RunCurve> {
             curves
                 .iter()
-                .filter(|c| &c.key.benchmark == bench && &c.key.dataset == dataset && c.key.method == m)
+                .filter(|c| {
+                    &c.key.benchmark == bench && &c.key.dataset == dataset && c.key.method == m
+                })
                 .map(|c| (c.seed, c))
                 .collect()
         };
@@ -67,7 +95,9 @@ fn significance_table(curves: &[weaknas_results::RunCurve], reference: &str, gri
         }
         let methods: std::collections::BTreeSet<&str> = curves
             .iter()
-            .filter(|c| &c.key.benchmark == bench && &c.key.dataset == dataset && c.key.method != reference)
+            .filter(|c| {
+                &c.key.benchmark == bench && &c.key.dataset == dataset && c.key.method != reference
+            })
             .map(|c| c.key.method.as_str())
             .collect();
         for m in methods {
@@ -75,18 +105,33 @@ fn significance_table(curves: &[weaknas_results::RunCurve], reference: &str, gri
             for &q in grid {
                 let common: Vec<(f64, f64)> = runs
                     .iter()
-                    .filter_map(|(s, c)| Some((c.value(Measure::Report, q)?, reference_runs.get(s)?.value(Measure::Report, q)?)))
+                    .filter_map(|(s, c)| {
+                        Some((
+                            c.value(Measure::Report, q)?,
+                            reference_runs.get(s)?.value(Measure::Report, q)?,
+                        ))
+                    })
                     .collect();
                 let (x, y): (Vec<f64>, Vec<f64>) = if common.len() >= 2 {
                     common.into_iter().unzip()
                 } else {
                     (
-                        runs.values().filter_map(|c| c.value(Measure::Report, q)).collect(),
-                        reference_runs.values().filter_map(|c| c.value(Measure::Report, q)).collect(),
+                        runs.values()
+                            .filter_map(|c| c.value(Measure::Report, q))
+                            .collect(),
+                        reference_runs
+                            .values()
+                            .filter_map(|c| c.value(Measure::Report, q))
+                            .collect(),
                     )
                 };
-                let paired = x.len() == y.len() && runs.keys().any(|s| reference_runs.contains_key(s));
-                let test = if paired { wilcoxon(&x, &y, Alternative::TwoSided) } else { mann_whitney_u(&x, &y, Alternative::TwoSided) };
+                let paired =
+                    x.len() == y.len() && runs.keys().any(|s| reference_runs.contains_key(s));
+                let test = if paired {
+                    wilcoxon(&x, &y, Alternative::TwoSided)
+                } else {
+                    mann_whitney_u(&x, &y, Alternative::TwoSided)
+                };
                 let p = test.map(|t| t.pvalue).unwrap_or(f64::NAN);
                 let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
                 raw.push((
@@ -97,7 +142,11 @@ fn significance_table(curves: &[weaknas_results::RunCurve], reference: &str, gri
                         q.to_string(),
                         format!("{}", x.len()),
                         format!("{:+.3}", mean(&x) - mean(&y)),
-                        if paired { "Wilcoxon".into() } else { "Mann-Whitney".into() },
+                        if paired {
+                            "Wilcoxon".into()
+                        } else {
+                            "Mann-Whitney".into()
+                        },
                         format!("{p:.2e}"),
                     ],
                     p,
@@ -108,10 +157,21 @@ fn significance_table(curves: &[weaknas_results::RunCurve], reference: &str, gri
     let adjusted = holm(&raw.iter().map(|r| r.1).collect::<Vec<_>>());
     Table {
         title: format!("Against {reference}"),
-        header: ["benchmark", "dataset", "method", "q", "runs", "Δ mean", "test", "p", "p (Holm)", "verdict"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        header: [
+            "benchmark",
+            "dataset",
+            "method",
+            "q",
+            "runs",
+            "Δ mean",
+            "test",
+            "p",
+            "p (Holm)",
+            "verdict",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
         rows: raw
             .into_iter()
             .zip(adjusted)
@@ -119,7 +179,11 @@ fn significance_table(curves: &[weaknas_results::RunCurve], reference: &str, gri
                 let verdict = if ph.is_nan() {
                     "–"
                 } else if ph < 0.05 {
-                    if row[5].starts_with('+') { "better" } else { "worse" }
+                    if row[5].starts_with('+') {
+                        "better"
+                    } else {
+                        "worse"
+                    }
                 } else {
                     "no difference"
                 };
@@ -138,18 +202,33 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
     for j in jobs {
         match load_trace(out, &j.run_id) {
             Ok(t) => traces.push(t),
-            Err(e) => tracing::warn!("run {} ({} seed {}) missing from {}: {e:#}", j.run_id, j.method.name, j.seed, out.display()),
+            Err(e) => tracing::warn!(
+                "run {} ({} seed {}) missing from {}: {e:#}",
+                j.run_id,
+                j.method.name,
+                j.seed,
+                out.display()
+            ),
         }
     }
     if traces.is_empty() {
-        anyhow::bail!("no finished runs of spec {} in {}", spec.name, out.display());
+        anyhow::bail!(
+            "no finished runs of spec {} in {}",
+            spec.name,
+            out.display()
+        );
     }
     let grid = spec.report_grid();
     let curves = run_curves(&traces);
     let data_sha: Vec<String> = spec
         .benchmarks
         .iter()
-        .filter_map(|b| benches.get(&b.benchmark).ok().map(|l| format!("{}:{}", b.benchmark, l.sha256)))
+        .filter_map(|b| {
+            benches
+                .get(&b.benchmark)
+                .ok()
+                .map(|l| format!("{}:{}", b.benchmark, l.sha256))
+        })
         .collect();
     let prov = |ids: Vec<String>, what: &str| {
         let mut p = Provenance {
@@ -188,11 +267,30 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
     let measures = [Measure::Report, Measure::PaperBestPeek];
     let rows = summarize(&curves, &measures, &grid, &BootstrapOptions::default());
     let refs = bundled_references()?;
-    let opts = TableOptions { measures: measures.to_vec(), budgets: grid.clone(), ..TableOptions::default() };
+    let opts = TableOptions {
+        measures: measures.to_vec(),
+        budgets: grid.clone(),
+        ..TableOptions::default()
+    };
     idx.table(out, "results", "Results (mean ± std over seeds)", "Rows are labelled with their protocol (search metric → report metric); published numbers, where the protocol matches, are shown with the delta; unverified ones are flagged.", &results_table(&rows, &refs, &opts))?;
-    let regret_rows = summarize(&curves, &[Measure::ReportRegret], &grid, &BootstrapOptions::default());
-    let ropts = TableOptions { measures: vec![Measure::ReportRegret], budgets: grid.clone(), ..TableOptions::default() };
-    idx.table(out, "regret", "Regret of the incumbent (global optimum − value)", "", &results_table(&regret_rows, &[], &ropts))?;
+    let regret_rows = summarize(
+        &curves,
+        &[Measure::ReportRegret],
+        &grid,
+        &BootstrapOptions::default(),
+    );
+    let ropts = TableOptions {
+        measures: vec![Measure::ReportRegret],
+        budgets: grid.clone(),
+        ..TableOptions::default()
+    };
+    idx.table(
+        out,
+        "regret",
+        "Regret of the incumbent (global optimum − value)",
+        "",
+        &results_table(&regret_rows, &[], &ropts),
+    )?;
     idx.table(
         out,
         "optimum",
@@ -207,11 +305,18 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
         "Wilcoxon signed-rank on seeds common to both methods (Mann-Whitney U when there are none), two-sided, Holm-corrected across the whole table; Δ = method − reference, incumbent report value.",
         &significance_table(&curves, &spec.methods[0].name, &grid),
     )?;
-    let methods: std::collections::BTreeSet<&str> = traces.iter().map(|t| t.meta.method.as_str()).collect();
+    let methods: std::collections::BTreeSet<&str> =
+        traces.iter().map(|t| t.meta.method.as_str()).collect();
     if methods.len() >= 3 {
         let q = *grid.last().unwrap();
         match rank_methods(&curves, Measure::Report, q) {
-            Ok(r) => idx.table(out, "ranking", &format!("Average ranks at {q} queries (Friedman, Nemenyi critical difference)"), "", &ranking_table(&r))?,
+            Ok(r) => idx.table(
+                out,
+                "ranking",
+                &format!("Average ranks at {q} queries (Friedman, Nemenyi critical difference)"),
+                "",
+                &ranking_table(&r),
+            )?,
             Err(e) => tracing::warn!("ranking not computed: {e:#}"),
         }
     }
@@ -221,10 +326,16 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
     let series = curve(&traces, Measure::Report, Band::Std);
     let mut by_task: BTreeMap<(String, String), Vec<_>> = BTreeMap::new();
     for s in series {
-        by_task.entry((s.benchmark.clone(), s.dataset.clone())).or_default().push(s);
+        by_task
+            .entry((s.benchmark.clone(), s.dataset.clone()))
+            .or_default()
+            .push(s);
     }
     for ((bench, dataset), ss) in &by_task {
-        let t0 = traces.iter().find(|t| &t.meta.benchmark == bench && &t.meta.dataset == dataset).unwrap();
+        let t0 = traces
+            .iter()
+            .find(|t| &t.meta.benchmark == bench && &t.meta.dataset == dataset)
+            .unwrap();
         let fig = LineFigure {
             title: format!("{bench} {dataset}: best found vs queries"),
             x_label: "queries".into(),
@@ -242,18 +353,33 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
             hline: Some(("global optimum".into(), t0.meta.report_optimum)),
         };
         let name = format!("curve_{}_{}", slug(bench), slug(dataset));
-        idx.figure(out, &name, &format!("{bench} {dataset}: best found vs queries"), fig.into(), &prov(all_ids.clone(), "incumbent curves"))?;
+        idx.figure(
+            out,
+            &name,
+            &format!("{bench} {dataset}: best found vs queries"),
+            fig.into(),
+            &prov(all_ids.clone(), "incumbent curves"),
+        )?;
     }
 
     // Search dynamics: per-iteration diagnostics.
-    for (diag, label) in [(Diagnostic::HitRateTop50, "P(sampled cell in the true top-50)"), (Diagnostic::KendallTop50, "Kendall tau on the true top-50")] {
+    for (diag, label) in [
+        (
+            Diagnostic::HitRateTop50,
+            "P(sampled cell in the true top-50)",
+        ),
+        (Diagnostic::KendallTop50, "Kendall tau on the true top-50"),
+    ] {
         let ds = diagnostics_series(&traces, diag);
         if ds.is_empty() {
             continue;
         }
         let mut by_task: BTreeMap<(String, String), Vec<_>> = BTreeMap::new();
         for s in ds {
-            by_task.entry((s.benchmark.clone(), s.dataset.clone())).or_default().push(s);
+            by_task
+                .entry((s.benchmark.clone(), s.dataset.clone()))
+                .or_default()
+                .push(s);
         }
         for ((bench, dataset), ss) in by_task {
             let fig = LineFigure {
@@ -268,32 +394,61 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
                         x: s.iteration.iter().map(|&i| i as f64).collect(),
                         y: s.mean.clone(),
                         band: Some((
-                            s.mean.iter().zip(&s.std).map(|(m, d)| m - if d.is_nan() { 0.0 } else { *d }).collect(),
-                            s.mean.iter().zip(&s.std).map(|(m, d)| m + if d.is_nan() { 0.0 } else { *d }).collect(),
+                            s.mean
+                                .iter()
+                                .zip(&s.std)
+                                .map(|(m, d)| m - if d.is_nan() { 0.0 } else { *d })
+                                .collect(),
+                            s.mean
+                                .iter()
+                                .zip(&s.std)
+                                .map(|(m, d)| m + if d.is_nan() { 0.0 } else { *d })
+                                .collect(),
                         )),
                     })
                     .collect(),
                 hline: None,
             };
-            let name = format!("dynamics_{}_{}_{}", diag.name(), slug(&bench), slug(&dataset));
-            idx.figure(out, &name, &format!("Search dynamics: {label} ({bench} {dataset})"), fig.into(), &prov(all_ids.clone(), diag.name()))?;
+            let name = format!(
+                "dynamics_{}_{}_{}",
+                diag.name(),
+                slug(&bench),
+                slug(&dataset)
+            );
+            idx.figure(
+                out,
+                &name,
+                &format!("Search dynamics: {label} ({bench} {dataset})"),
+                fig.into(),
+                &prov(all_ids.clone(), diag.name()),
+            )?;
         }
     }
 
     // Recorded rankings: predicted vs true (first seed of each method), error of the predicted top-k.
     let mut seen = std::collections::BTreeSet::new();
     for t in traces.iter().filter(|t| !t.rankings.is_empty()) {
-        if !seen.insert((t.meta.method.clone(), t.meta.benchmark.clone(), t.meta.dataset.clone())) {
+        if !seen.insert((
+            t.meta.method.clone(),
+            t.meta.benchmark.clone(),
+            t.meta.dataset.clone(),
+        )) {
             continue;
         }
-        let iters: std::collections::BTreeSet<u32> = t.rankings.iter().map(|r| r.iteration).collect();
+        let iters: std::collections::BTreeSet<u32> =
+            t.rankings.iter().map(|r| r.iteration).collect();
         let iters: Vec<u32> = iters.into_iter().collect();
         let pick: Vec<u32> = if iters.len() <= 6 {
             iters.clone()
         } else {
             (0..6).map(|i| iters[i * (iters.len() - 1) / 5]).collect()
         };
-        let top_k = t.rankings.iter().map(|r| r.predicted_rank).max().unwrap_or(0);
+        let top_k = t
+            .rankings
+            .iter()
+            .map(|r| r.predicted_rank)
+            .max()
+            .unwrap_or(0);
         let mut sorted_truth: Vec<f64> = Vec::new();
         if let Ok(b) = benches.get(&t.meta.benchmark) {
             if let Some(c) = b.store.column(&t.meta.search_metric) {
@@ -305,8 +460,17 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
             .iter()
             .map(|&it| {
                 let rs: Vec<_> = t.rankings.iter().filter(|r| r.iteration == it).collect();
-                let cutoff = rs.iter().filter(|r| r.predicted_rank == top_k).map(|r| r.predicted).next();
-                let q = t.iterations.iter().find(|r| r.iteration == it).map(|r| r.num_queried).unwrap_or(0);
+                let cutoff = rs
+                    .iter()
+                    .filter(|r| r.predicted_rank == top_k)
+                    .map(|r| r.predicted)
+                    .next();
+                let q = t
+                    .iterations
+                    .iter()
+                    .find(|r| r.iteration == it)
+                    .map(|r| r.num_queried)
+                    .unwrap_or(0);
                 ScatterPanel {
                     title: format!("iteration {it} ({q} queries)"),
                     x: rs.iter().map(|r| r.truth).collect(),
@@ -317,7 +481,10 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
             })
             .collect();
         let fig = ScatterFigure {
-            title: format!("{} on {} {}: predicted vs true (seed {})", t.meta.method, t.meta.benchmark, t.meta.dataset, t.meta.seed),
+            title: format!(
+                "{} on {} {}: predicted vs true (seed {})",
+                t.meta.method, t.meta.benchmark, t.meta.dataset, t.meta.seed
+            ),
             x_label: format!("true {} (%)", t.meta.search_metric),
             y_label: "predicted score".into(),
             panels,
@@ -326,11 +493,25 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
             x_threshold_label: format!("true top-{top_k}"),
             y_threshold_label: format!("predicted top-{top_k} cut-off"),
         };
-        let base = format!("{}_{}_{}", slug(&t.meta.method), slug(&t.meta.benchmark), slug(&t.meta.dataset));
-        idx.figure(out, &format!("scatter_{base}"), &format!("Predicted vs true, {} ({})", t.meta.method, t.meta.dataset), fig.into(), &prov(vec![t.meta.run_id.clone()], "predicted vs true"))?;
+        let base = format!(
+            "{}_{}_{}",
+            slug(&t.meta.method),
+            slug(&t.meta.benchmark),
+            slug(&t.meta.dataset)
+        );
+        idx.figure(
+            out,
+            &format!("scatter_{base}"),
+            &format!("Predicted vs true, {} ({})", t.meta.method, t.meta.dataset),
+            fig.into(),
+            &prov(vec![t.meta.run_id.clone()], "predicted vs true"),
+        )?;
         let opt = t.meta.search_optimum;
         let fig = EcdfFigure {
-            title: format!("{}: error of the predicted top-{top_k} ({} {})", t.meta.method, t.meta.benchmark, t.meta.dataset),
+            title: format!(
+                "{}: error of the predicted top-{top_k} ({} {})",
+                t.meta.method, t.meta.benchmark, t.meta.dataset
+            ),
             x_label: "global optimum − true accuracy (%)".into(),
             y_label: format!("fraction of the predicted top-{top_k}"),
             log_x: false,
@@ -338,14 +519,29 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
                 .iter()
                 .map(|&it| EcdfCurve {
                     name: format!("iteration {it}"),
-                    values: t.rankings.iter().filter(|r| r.iteration == it && r.predicted_rank > 0).map(|r| opt - r.truth).collect(),
+                    values: t
+                        .rankings
+                        .iter()
+                        .filter(|r| r.iteration == it && r.predicted_rank > 0)
+                        .map(|r| opt - r.truth)
+                        .collect(),
                 })
                 .collect(),
             colours: Default::default(),
         };
-        idx.figure(out, &format!("error_{base}"), &format!("Error distribution of the predicted top-{top_k}, {} ({})", t.meta.method, t.meta.dataset), fig.into(), &prov(vec![t.meta.run_id.clone()], "top-k error ECDF"))?;
+        idx.figure(
+            out,
+            &format!("error_{base}"),
+            &format!(
+                "Error distribution of the predicted top-{top_k}, {} ({})",
+                t.meta.method, t.meta.dataset
+            ),
+            fig.into(),
+            &prov(vec![t.meta.run_id.clone()], "top-k error ECDF"),
+        )?;
     }
-    atomic_write(&out.join("index.md"), idx.md.as_bytes()).with_context(|| format!("writing {}/index.md", out.display()))?;
+    atomic_write(&out.join("index.md"), idx.md.as_bytes())
+        .with_context(|| format!("writing {}/index.md", out.display()))?;
     println!("wrote {}", out.join("index.md").display());
     Ok(())
 }

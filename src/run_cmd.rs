@@ -35,12 +35,22 @@ pub struct RunArgs {
 /// Runs a spec; with `render`, also writes tables, figures and index.md.
 pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
     let spec = Spec::load(&args.spec)?;
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&spec.name));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(&spec.name));
     let registry = crate::registry();
     let benches = BenchmarkSet::for_spec(&spec)?;
-    let record = spec.outputs.get("record_rankings").and_then(|v| v.as_integer()).unwrap_or(0);
+    let record = spec
+        .outputs
+        .get("record_rankings")
+        .and_then(|v| v.as_integer())
+        .unwrap_or(0);
     if record < 0 {
-        bail!("invalid spec {}: outputs.record_rankings must be >= 0", args.spec.display());
+        bail!(
+            "invalid spec {}: outputs.record_rankings must be >= 0",
+            args.spec.display()
+        );
     }
     let opts = RunOptions {
         seeds: args.seeds.as_deref().map(parse_seed_range).transpose()?,
@@ -72,5 +82,9 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
         let jobs = runner::jobs(&spec, &benches, &seeds)?;
         crate::render::render(&spec, &jobs, &benches, &out)?;
     }
-    Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -37,67 +37,160 @@ method = "evolution"
 
 #[test]
 fn reproduce_resume_force_and_compare() {
-    let Some(data) = shared_data_or_skip("nasbench201") else { return };
+    let Some(data) = shared_data_or_skip("nasbench201") else {
+        return;
+    };
     let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    weaknas(home.path()).args(["data", "import", "nb201-csv"]).arg(&data).assert().success();
+    weaknas(home.path())
+        .args(["data", "import", "nb201-csv"])
+        .arg(&data)
+        .assert()
+        .success();
     let spec = work.path().join("e2e.toml");
     std::fs::write(&spec, SPEC).unwrap();
     let out = work.path().join("out");
 
-    let o = weaknas(home.path()).arg("reproduce").arg(&spec).arg("--out").arg(&out).arg("--jobs").arg("2").output().unwrap();
+    let o = weaknas(home.path())
+        .arg("reproduce")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--jobs")
+        .arg("2")
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("12 runs, 0 already done, 12 ran, 0 failed"), "{stdout}");
-    for f in ["index.md", "tables/results.md", "tables/results.csv", "tables/results.tex", "tables/optimum.md", "tables/ranking.md", "tables/significance.md"] {
+    assert!(
+        stdout.contains("12 runs, 0 already done, 12 ran, 0 failed"),
+        "{stdout}"
+    );
+    for f in [
+        "index.md",
+        "tables/results.md",
+        "tables/results.csv",
+        "tables/results.tex",
+        "tables/optimum.md",
+        "tables/ranking.md",
+        "tables/significance.md",
+    ] {
         assert!(out.join(f).exists(), "missing {f}");
     }
     let index = std::fs::read_to_string(out.join("index.md")).unwrap();
-    assert!(index.contains("WeakNAS") && index.contains("paper_best_peek") && index.contains("figures/curve_nb201_cifar10.png"), "{index}");
-    for f in ["curve_nb201_cifar10", "dynamics_hit_rate_top50_nb201_cifar10", "scatter_weaknas_nb201_cifar10"] {
+    assert!(
+        index.contains("WeakNAS")
+            && index.contains("paper_best_peek")
+            && index.contains("figures/curve_nb201_cifar10.png"),
+        "{index}"
+    );
+    for f in [
+        "curve_nb201_cifar10",
+        "dynamics_hit_rate_top50_nb201_cifar10",
+        "scatter_weaknas_nb201_cifar10",
+    ] {
         for ext in ["png", "svg", "provenance.json"] {
-            assert!(out.join("figures").join(format!("{f}.{ext}")).exists(), "missing figure {f}.{ext}");
+            assert!(
+                out.join("figures").join(format!("{f}.{ext}")).exists(),
+                "missing figure {f}.{ext}"
+            );
         }
     }
     let sig = std::fs::read_to_string(out.join("tables/significance.md")).unwrap();
-    assert!(sig.contains("Random search") && sig.contains("Holm") && sig.contains("Wilcoxon"), "{sig}");
+    assert!(
+        sig.contains("Random search") && sig.contains("Holm") && sig.contains("Wilcoxon"),
+        "{sig}"
+    );
     let results_csv = std::fs::read_to_string(out.join("tables/results.csv")).unwrap();
     assert!(results_csv.contains("Random search") && results_csv.contains("Regularized evolution"));
 
     // Resume: nothing to redo; --force redoes everything with identical results.
-    let o = weaknas(home.path()).arg("run").arg(&spec).arg("--out").arg(&out).output().unwrap();
+    let o = weaknas(home.path())
+        .arg("run")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("12 already done, 0 ran"));
     let before = std::fs::read_to_string(out.join("tables/results.csv")).unwrap();
-    let o = weaknas(home.path()).arg("reproduce").arg(&spec).arg("--out").arg(&out).arg("--force").output().unwrap();
+    let o = weaknas(home.path())
+        .arg("reproduce")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--force")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("0 already done, 12 ran"));
-    assert_eq!(before, std::fs::read_to_string(out.join("tables/results.csv")).unwrap(), "forced rerun changed results");
+    assert_eq!(
+        before,
+        std::fs::read_to_string(out.join("tables/results.csv")).unwrap(),
+        "forced rerun changed results"
+    );
 
     // A run directory compared with itself: no regression, exit 0.
-    let o = weaknas(home.path()).arg("compare").arg(&out).arg(&out).output().unwrap();
+    let o = weaknas(home.path())
+        .arg("compare")
+        .arg(&out)
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains("0 worse"));
 }
 
 #[test]
 fn bad_specs_give_clear_errors() {
-    let Some(data) = shared_data_or_skip("nasbench201") else { return };
+    let Some(data) = shared_data_or_skip("nasbench201") else {
+        return;
+    };
     let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    weaknas(home.path()).args(["data", "import", "nb201-csv"]).arg(&data).assert().success();
+    weaknas(home.path())
+        .args(["data", "import", "nb201-csv"])
+        .arg(&data)
+        .assert()
+        .success();
     let cases = [
-        ("method = \"random\"", "method = \"randon\"", "unknown method \"randon\""),
+        (
+            "method = \"random\"",
+            "method = \"randon\"",
+            "unknown method \"randon\"",
+        ),
         ("budget = 40", "budget = 20000", "larger than the space"),
-        ("report = \"cifar10/ori-test@200\"", "report = \"cifar100/ori-test@200\"", "cifar10/ori-test@200"),
+        (
+            "report = \"cifar10/ori-test@200\"",
+            "report = \"cifar100/ori-test@200\"",
+            "cifar10/ori-test@200",
+        ),
         ("seeds = \"0..4\"", "seeds = 4.5", "e2e.toml"),
     ];
     for (from, to, expect) in cases {
         let spec = work.path().join("e2e.toml");
-        std::fs::write(&spec, SPEC.replace(from, to).replace("report_budgets = [20, 40]", "")).unwrap();
-        let o = weaknas(home.path()).arg("run").arg(&spec).arg("--out").arg(work.path().join("o")).output().unwrap();
+        std::fs::write(
+            &spec,
+            SPEC.replace(from, to)
+                .replace("report_budgets = [20, 40]", ""),
+        )
+        .unwrap();
+        let o = weaknas(home.path())
+            .arg("run")
+            .arg(&spec)
+            .arg("--out")
+            .arg(work.path().join("o"))
+            .output()
+            .unwrap();
         assert!(!o.status.success());
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(expect), "{to}: {err}");
-        assert!(!work.path().join("o/runs").exists() || std::fs::read_dir(work.path().join("o/runs")).unwrap().count() == 0);
+        assert!(
+            !work.path().join("o/runs").exists()
+                || std::fs::read_dir(work.path().join("o/runs"))
+                    .unwrap()
+                    .count()
+                    == 0
+        );
     }
 }
 
@@ -106,26 +199,57 @@ fn methods_lists_every_registered_method() {
     let home = tempfile::tempdir().unwrap();
     let o = weaknas(home.path()).arg("methods").output().unwrap();
     let s = String::from_utf8_lossy(&o.stdout);
-    for m in ["weaknas", "weaknas-ei", "random", "evolution", "strong-predictor", "local-search"] {
-        assert!(s.lines().any(|l| l.starts_with(m)), "{m} missing from:\n{s}");
+    for m in [
+        "weaknas",
+        "weaknas-ei",
+        "random",
+        "evolution",
+        "strong-predictor",
+        "local-search",
+    ] {
+        assert!(
+            s.lines().any(|l| l.starts_with(m)),
+            "{m} missing from:\n{s}"
+        );
     }
 }
 
 #[test]
 fn data_export_writes_csv_and_parquet() {
-    let Some(data) = shared_data_or_skip("nasbench201") else { return };
+    let Some(data) = shared_data_or_skip("nasbench201") else {
+        return;
+    };
     let home = tempfile::tempdir().unwrap();
-    weaknas(home.path()).args(["data", "import", "nb201-csv"]).arg(&data).assert().success();
+    weaknas(home.path())
+        .args(["data", "import", "nb201-csv"])
+        .arg(&data)
+        .assert()
+        .success();
     let csv = home.path().join("nb201.csv");
-    weaknas(home.path()).args(["data", "export"]).arg(&csv).assert().success();
+    weaknas(home.path())
+        .args(["data", "export"])
+        .arg(&csv)
+        .assert()
+        .success();
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();
-    assert!(header.contains("cifar10/ori-test@200") && header.contains("official_index"), "{header}");
+    assert!(
+        header.contains("cifar10/ori-test@200") && header.contains("official_index"),
+        "{header}"
+    );
     assert_eq!(lines.count(), 15_625);
     let pq = home.path().join("nb201.parquet");
-    weaknas(home.path()).args(["data", "export"]).arg(&pq).assert().success();
+    weaknas(home.path())
+        .args(["data", "export"])
+        .arg(&pq)
+        .assert()
+        .success();
     assert_eq!(&std::fs::read(&pq).unwrap()[..4], b"PAR1");
-    let o = weaknas(home.path()).args(["data", "export"]).arg(home.path().join("x.txt")).output().unwrap();
+    let o = weaknas(home.path())
+        .args(["data", "export"])
+        .arg(home.path().join("x.txt"))
+        .output()
+        .unwrap();
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains(".parquet or .csv"));
 }

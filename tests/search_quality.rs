@@ -14,17 +14,28 @@ use weaknas_results::stats::{wilcoxon, Alternative};
 /// A small MLP keeps the 100-seed test in CI time; the paper-size MLP runs in the specs.
 const SMALL_MLP: &str = r#"predictor = { type = "mlp", hidden = [128, 128], max_iter = 100 }"#;
 
-fn run_all(spec: &weaknas_harness::runner::Spec, set: &weaknas_harness::runner::BenchmarkSet) -> Vec<RunTrace> {
+fn run_all(
+    spec: &weaknas_harness::runner::Spec,
+    set: &weaknas_harness::runner::BenchmarkSet,
+) -> Vec<RunTrace> {
     let reg = common::registry();
     let seeds = spec.seeds.to_vec().unwrap();
     let js = jobs(spec, set, &seeds).unwrap();
-    let opts = RunOptions { diagnostics: false, ..RunOptions::default() };
-    js.par_iter().map(|j| run_job(spec, &reg, set, j, Threads::ONE, &opts).unwrap()).collect()
+    let opts = RunOptions {
+        diagnostics: false,
+        ..RunOptions::default()
+    };
+    js.par_iter()
+        .map(|j| run_job(spec, &reg, set, j, Threads::ONE, &opts).unwrap())
+        .collect()
 }
 
 fn report_at(traces: &[RunTrace], method: &str, q: usize) -> Vec<f64> {
-    let mut v: Vec<(u64, f64)> =
-        traces.iter().filter(|t| t.meta.method == method).map(|t| (t.meta.seed, t.incumbents()[q - 1].1)).collect();
+    let mut v: Vec<(u64, f64)> = traces
+        .iter()
+        .filter(|t| t.meta.method == method)
+        .map(|t| (t.meta.seed, t.incumbents()[q - 1].1))
+        .collect();
     v.sort_by_key(|p| p.0);
     v.into_iter().map(|p| p.1).collect()
 }
@@ -59,8 +70,19 @@ method = "local-search"
     );
     let spec = common::spec("budget", "0..2", 60, &methods);
     for t in run_all(&spec, set) {
-        let charged: Vec<u32> = t.queries.iter().filter(|q| q.charged).map(|q| q.cell).collect();
-        assert_eq!(charged.len(), 60, "{} spent {} of 60", t.meta.method, charged.len());
+        let charged: Vec<u32> = t
+            .queries
+            .iter()
+            .filter(|q| q.charged)
+            .map(|q| q.cell)
+            .collect();
+        assert_eq!(
+            charged.len(),
+            60,
+            "{} spent {} of 60",
+            t.meta.method,
+            charged.len()
+        );
         let uniq: std::collections::HashSet<u32> = charged.iter().copied().collect();
         assert_eq!(uniq.len(), 60, "{}: a charged cell twice", t.meta.method);
         assert!(t.queries.iter().all(|q| q.query_index <= 60));
@@ -71,7 +93,12 @@ method = "local-search"
 fn random_search_matches_exact_order_statistics() {
     let Some(set) = common::nb201() else { return };
     let n_seeds = 200usize;
-    let spec = common::spec("rs-exact", &format!("0..{n_seeds}"), 1000, "[[method]]\nname = \"rs\"\nmethod = \"random\"");
+    let spec = common::spec(
+        "rs-exact",
+        &format!("0..{n_seeds}"),
+        1000,
+        "[[method]]\nname = \"rs\"\nmethod = \"random\"",
+    );
     let traces = run_all(&spec, set);
     let b = set.get("nb201").unwrap();
     let search = b.store.column("cifar10-valid/x-valid@200").unwrap().means();
@@ -83,11 +110,23 @@ fn random_search_matches_exact_order_statistics() {
     for q in grid {
         for (name, values, idx) in [("report", &report, 1usize), ("search", &search, 0)] {
             let (mean, var) = random_search_incumbent(&search, values, q);
-            let sample: Vec<f64> = traces.iter().map(|t| if idx == 1 { t.incumbents()[q - 1].1 } else { t.incumbents()[q - 1].0 }).collect();
+            let sample: Vec<f64> = traces
+                .iter()
+                .map(|t| {
+                    if idx == 1 {
+                        t.incumbents()[q - 1].1
+                    } else {
+                        t.incumbents()[q - 1].0
+                    }
+                })
+                .collect();
             let m = sample.iter().sum::<f64>() / n_seeds as f64;
             let se = (var / n_seeds as f64).sqrt();
             let z = if se > 0.0 { (m - mean) / se } else { 0.0 };
-            assert!(z.abs() < z_crit, "q={q} {name}: simulated mean {m:.4} vs exact {mean:.4} (se {se:.4}, z {z:.2})");
+            assert!(
+                z.abs() < z_crit,
+                "q={q} {name}: simulated mean {m:.4} vs exact {mean:.4} (se {se:.4}, z {z:.2})"
+            );
         }
     }
 }
@@ -119,7 +158,11 @@ method = "evolution"
             let t = wilcoxon(&x, &rs, Alternative::TwoSided).unwrap();
             let diff = x.iter().sum::<f64>() / 100.0 - rs.iter().sum::<f64>() / 100.0;
             eprintln!("q={q} {m} - RS = {diff:+.3} (p = {:.2e})", t.pvalue);
-            assert!(diff > 0.0 && t.pvalue < 0.01, "q={q}: {m} does not beat random search (diff {diff:.3}, p {:.3e})", t.pvalue);
+            assert!(
+                diff > 0.0 && t.pvalue < 0.01,
+                "q={q}: {m} does not beat random search (diff {diff:.3}, p {:.3e})",
+                t.pvalue
+            );
         }
     }
 }
@@ -155,13 +198,21 @@ method = "random"
     for jobs in [1usize, 2] {
         let dir = tempfile::tempdir().unwrap();
         let sink = JsonTraceSink::new(dir.path());
-        let opts = RunOptions { jobs, ..RunOptions::default() };
+        let opts = RunOptions {
+            jobs,
+            ..RunOptions::default()
+        };
         let s = run_spec(&spec, &reg, set, &sink, &opts).unwrap();
         assert_eq!((s.ran, s.failed.len()), (9, 0));
         // Resume: nothing left to do.
         let again = run_spec(&spec, &reg, set, &sink, &opts).unwrap();
         assert_eq!((again.ran, again.skipped), (0, 9));
-        let traces: Vec<RunTrace> = sink.read_all().unwrap().into_iter().map(strip_wall).collect();
+        let traces: Vec<RunTrace> = sink
+            .read_all()
+            .unwrap()
+            .into_iter()
+            .map(strip_wall)
+            .collect();
         out.push(traces);
     }
     assert_eq!(out[0].len(), 9);
@@ -175,32 +226,71 @@ method = "random"
 fn weaknas_follows_its_sampling_rules() {
     let Some(set) = common::nb201() else { return };
     let reg = common::registry();
-    for (params, top_n) in [("", 100usize), ("top_n = 20, keep_old = \"none\"", 20), ("top_n = 30, keep_old = \"top\", init = 25", 30)] {
-        let methods = format!("[[method]]\nname = \"w\"\nmethod = \"weaknas\"\nparams = {{ {SMALL_MLP}{}{params} }}", if params.is_empty() { "" } else { ", " });
+    for (params, top_n) in [
+        ("", 100usize),
+        ("top_n = 20, keep_old = \"none\"", 20),
+        ("top_n = 30, keep_old = \"top\", init = 25", 30),
+    ] {
+        let methods = format!(
+            "[[method]]\nname = \"w\"\nmethod = \"weaknas\"\nparams = {{ {SMALL_MLP}{}{params} }}",
+            if params.is_empty() { "" } else { ", " }
+        );
         let spec = common::spec("rules", "0..2", 95, &methods);
         let seeds = spec.seeds.to_vec().unwrap();
         for j in jobs(&spec, set, &seeds).unwrap() {
-            let opts = RunOptions { record_rankings: top_n, ..RunOptions::default() };
+            let opts = RunOptions {
+                record_rankings: top_n,
+                ..RunOptions::default()
+            };
             let t = run_job(&spec, &reg, set, &j, Threads::ONE, &opts).unwrap();
             let init = if params.contains("init = 25") { 25 } else { 10 };
             let charged: Vec<_> = t.queries.iter().filter(|q| q.charged).collect();
-            assert_eq!(charged.iter().filter(|q| q.iteration == 0).count(), init, "{params}: init");
+            assert_eq!(
+                charged.iter().filter(|q| q.iteration == 0).count(),
+                init,
+                "{params}: init"
+            );
             let last = charged.last().unwrap().iteration;
             for k in 1..=last {
-                let new: Vec<u32> = charged.iter().filter(|q| q.iteration == k).map(|q| q.cell).collect();
-                let expect = if k < last { 10 } else { (95 - init) - 10 * (last as usize - 1) };
-                assert_eq!(new.len(), expect, "{params}: iteration {k} sampled {}", new.len());
+                let new: Vec<u32> = charged
+                    .iter()
+                    .filter(|q| q.iteration == k)
+                    .map(|q| q.cell)
+                    .collect();
+                let expect = if k < last {
+                    10
+                } else {
+                    (95 - init) - 10 * (last as usize - 1)
+                };
+                assert_eq!(
+                    new.len(),
+                    expect,
+                    "{params}: iteration {k} sampled {}",
+                    new.len()
+                );
                 // The ranking of iteration k-1 chose them: inside its predicted top-N, unless the
                 // pool of unqueried top-N cells was smaller than M (then the rest are the
                 // best-ranked outside the top-N).
-                let top: std::collections::HashSet<u32> =
-                    t.rankings.iter().filter(|r| r.iteration == k - 1 && r.predicted_rank > 0).map(|r| r.cell).collect();
+                let top: std::collections::HashSet<u32> = t
+                    .rankings
+                    .iter()
+                    .filter(|r| r.iteration == k - 1 && r.predicted_rank > 0)
+                    .map(|r| r.cell)
+                    .collect();
                 assert_eq!(top.len(), top_n);
                 let inside = new.iter().filter(|c| top.contains(c)).count();
-                let queried_before: std::collections::HashSet<u32> =
-                    charged.iter().filter(|q| q.iteration < k).map(|q| q.cell).collect();
+                let queried_before: std::collections::HashSet<u32> = charged
+                    .iter()
+                    .filter(|q| q.iteration < k)
+                    .map(|q| q.cell)
+                    .collect();
                 let pool = top.iter().filter(|c| !queried_before.contains(c)).count();
-                assert_eq!(inside, new.len().min(pool), "{params}: iteration {k}: {inside} of {} inside the top-{top_n} (pool {pool})", new.len());
+                assert_eq!(
+                    inside,
+                    new.len().min(pool),
+                    "{params}: iteration {k}: {inside} of {} inside the top-{top_n} (pool {pool})",
+                    new.len()
+                );
             }
             // One ranking per fit, including the final fit at the budget.
             assert_eq!(t.iterations.len(), last as usize + 1);

@@ -18,7 +18,10 @@ fn shipped_specs_parse_and_build() {
         let spec = Spec::load(&p).unwrap_or_else(|e| panic!("{}: {e:#}", p.display()));
         for b in &spec.benchmarks {
             for m in &spec.methods {
-                let info = BuildInfo { space: b.benchmark.clone(), budget: spec.budget };
+                let info = BuildInfo {
+                    space: b.benchmark.clone(),
+                    budget: spec.budget,
+                };
                 reg.build(&m.method, &m.params, &info)
                     .unwrap_or_else(|e| panic!("{}: method {}: {e:#}", p.display(), m.name));
             }

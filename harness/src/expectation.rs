@@ -20,7 +20,9 @@ fn ln_choose(n: usize, k: usize) -> f64 {
 /// Mean and variance of `value[incumbent]` after `q` random-search queries over the cells
 /// with a finite `search` value.
 pub fn random_search_incumbent(search: &[f64], value: &[f64], q: usize) -> (f64, f64) {
-    let mut cells: Vec<usize> = (0..search.len()).filter(|&i| search[i].is_finite()).collect();
+    let mut cells: Vec<usize> = (0..search.len())
+        .filter(|&i| search[i].is_finite())
+        .collect();
     cells.sort_by(|&a, &b| search[b].total_cmp(&search[a]));
     let n = cells.len();
     assert!(q >= 1 && q <= n, "q must be in 1..={n}");

@@ -21,7 +21,10 @@ pub fn shared_data_or_skip(sub: &str) -> Option<PathBuf> {
         return Some(d);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("real benchmark data missing at {} (required under CI=true)", d.display());
+        panic!(
+            "real benchmark data missing at {} (required under CI=true)",
+            d.display()
+        );
     }
     eprintln!("skipping: real benchmark data not found at {}", d.display());
     None

@@ -57,7 +57,11 @@ impl TopN {
                 let y: Vec<f64> = (0..k_total)
                     .map(|i| decay.powf(99.0 * i as f64 / (k_total - 1) as f64))
                     .collect();
-                let (mn, mx) = y.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+                let (mn, mx) = y
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                        (a.min(v), b.max(v))
+                    });
                 y.iter()
                     .map(|v| {
                         let t = if mx > mn { (v - mn) / (mx - mn) } else { 1.0 };
@@ -185,12 +189,19 @@ pub fn build_ei(params: &toml::Table, info: &BuildInfo) -> Result<Box<dyn Search
 impl WeakNas {
     /// A searcher; checks the settings against the run's budget.
     pub fn new(config: WeakNasConfig, info: &BuildInfo) -> Result<Self> {
-        let init = config.init.unwrap_or(if info.space.starts_with("nb101") { 100 } else { 10 });
+        let init = config.init.unwrap_or(if info.space.starts_with("nb101") {
+            100
+        } else {
+            10
+        });
         if init == 0 || config.per_iter == 0 {
             bail!("weaknas: init and per_iter must be positive");
         }
         if init > info.budget {
-            bail!("weaknas: init ({init}) is larger than the budget ({})", info.budget);
+            bail!(
+                "weaknas: init ({init}) is larger than the budget ({})",
+                info.budget
+            );
         }
         if config.sampling == Sampling::Ei && config.ensemble < 2 {
             bail!("weaknas: the EI variant needs an ensemble of at least 2 predictors");
@@ -236,10 +247,15 @@ impl Searcher for WeakNas {
         let cfg = self.config.clone();
         let budget = ctx.oracle.budget();
         let schedule = cfg.top_n.schedule(self.iterations(budget));
-        let candidates: Vec<CellId> =
-            (0..ctx.oracle.num_cells() as CellId).filter(|&c| ctx.oracle.has_value(c)).collect();
+        let candidates: Vec<CellId> = (0..ctx.oracle.num_cells() as CellId)
+            .filter(|&c| ctx.oracle.has_value(c))
+            .collect();
         let (space_mean, space_std) = ctx.oracle.space_statistics();
-        let members = if cfg.sampling == Sampling::Ei { cfg.ensemble } else { 1 };
+        let members = if cfg.sampling == Sampling::Ei {
+            cfg.ensemble
+        } else {
+            1
+        };
         let mut ensemble = Ensemble::new(&cfg.predictor, members, ctx.threads);
 
         // Iteration 0: I uniform samples.
@@ -272,17 +288,27 @@ impl Searcher for WeakNas {
                 break;
             }
             let rank = rank_desc(&mean);
-            let n_top = schedule.get(k).copied().unwrap_or(*schedule.last().unwrap()).max(1);
+            let n_top = schedule
+                .get(k)
+                .copied()
+                .unwrap_or(*schedule.last().unwrap())
+                .max(1);
             let top = &rank[..n_top.min(rank.len())];
             let m = cfg.per_iter.min(ctx.oracle.remaining());
             k += 1;
             ctx.oracle.set_iteration(k as u32);
             let chosen: Vec<CellId> = match cfg.sampling {
                 Sampling::Uniform => {
-                    let pool: Vec<CellId> =
-                        top.iter().copied().filter(|&c| !ctx.oracle.is_queried(c) && ctx.oracle.has_value(c)).collect();
+                    let pool: Vec<CellId> = top
+                        .iter()
+                        .copied()
+                        .filter(|&c| !ctx.oracle.is_queried(c) && ctx.oracle.has_value(c))
+                        .collect();
                     if pool.len() >= m {
-                        sample(ctx.rng, pool.len(), m).into_iter().map(|i| pool[i]).collect()
+                        sample(ctx.rng, pool.len(), m)
+                            .into_iter()
+                            .map(|i| pool[i])
+                            .collect()
                     } else {
                         let mut out = pool;
                         out.extend(
@@ -297,8 +323,12 @@ impl Searcher for WeakNas {
                 }
                 Sampling::Ei => {
                     let best = match cfg.ei_threshold {
-                        EiThreshold::Best => y.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64,
-                        EiThreshold::Official => -(y.iter().fold(f32::INFINITY, |a, &b| a.min(b)) as f64),
+                        EiThreshold::Best => {
+                            y.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64
+                        }
+                        EiThreshold::Official => {
+                            -(y.iter().fold(f32::INFINITY, |a, &b| a.min(b)) as f64)
+                        }
                     };
                     let ei: Vec<f32> = mean
                         .iter()
@@ -335,7 +365,10 @@ impl Searcher for WeakNas {
                 }
                 KeepOld::Top => {
                     let in_top: std::collections::HashSet<CellId> = top.iter().copied().collect();
-                    let mut t: Vec<(CellId, f64)> = train.into_iter().filter(|t| in_top.contains(&t.0)).collect();
+                    let mut t: Vec<(CellId, f64)> = train
+                        .into_iter()
+                        .filter(|t| in_top.contains(&t.0))
+                        .collect();
                     t.extend(new);
                     t
                 }
@@ -356,7 +389,12 @@ mod tests {
     #[test]
     fn decay_schedule_matches_official_formula() {
         // numpy: y = 0.96**linspace(0, 99, 100); y = (y-min)/(max-min); int(y*(80000-500)+500)
-        let s = TopN::Decay { start: 80000, end: 500, decay: 0.96 }.schedule(100);
+        let s = TopN::Decay {
+            start: 80000,
+            end: 500,
+            decay: 0.96,
+        }
+        .schedule(100);
         assert_eq!(s.len(), 100);
         assert_eq!(s[0], 80000);
         assert_eq!(s[99], 500);
@@ -369,11 +407,17 @@ mod tests {
 
     #[test]
     fn iteration_count_matches_official_list() {
-        let info = BuildInfo { space: "nb201".into(), budget: 1000 };
+        let info = BuildInfo {
+            space: "nb201".into(),
+            budget: 1000,
+        };
         let w = WeakNas::new(WeakNasConfig::default(), &info).unwrap();
         assert_eq!(w.init, 10);
         assert_eq!(w.iterations(1000), 100);
-        let info = BuildInfo { space: "nb101".into(), budget: 1000 };
+        let info = BuildInfo {
+            space: "nb101".into(),
+            budget: 1000,
+        };
         let w = WeakNas::new(WeakNasConfig::default(), &info).unwrap();
         assert_eq!(w.init, 100);
         assert_eq!(w.iterations(1000), 91);
@@ -381,16 +425,25 @@ mod tests {
 
     #[test]
     fn config_parses_and_rejects_typos() {
-        let t: toml::Table = toml::from_str("top_n = { start = 80000, end = 500, decay = 0.96 }\nkeep_old = \"top\"").unwrap();
+        let t: toml::Table = toml::from_str(
+            "top_n = { start = 80000, end = 500, decay = 0.96 }\nkeep_old = \"top\"",
+        )
+        .unwrap();
         let c: WeakNasConfig = parse_params("weaknas", &t).unwrap();
         assert_eq!(c.keep_old, KeepOld::Top);
         assert!(matches!(c.top_n, TopN::Decay { start: 80000, .. }));
         let t: toml::Table = toml::from_str("topn = 5").unwrap();
-        assert!(parse_params::<WeakNasConfig>("weaknas", &t).unwrap_err().to_string().contains("topn"));
+        assert!(parse_params::<WeakNasConfig>("weaknas", &t)
+            .unwrap_err()
+            .to_string()
+            .contains("topn"));
     }
 
     #[test]
     fn rank_is_descending_with_stable_ties() {
-        assert_eq!(rank_desc(&[0.5, 2.0, f32::NAN, 2.0, -1.0]), vec![1, 3, 0, 4, 2]);
+        assert_eq!(
+            rank_desc(&[0.5, 2.0, f32::NAN, 2.0, -1.0]),
+            vec![1, 3, 0, 4, 2]
+        );
     }
 }

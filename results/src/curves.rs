@@ -191,7 +191,12 @@ impl RunCurve {
         let mut j = 0;
         let mut cur = f64::NAN;
         let mut best_report = f64::NEG_INFINITY;
-        let charged_reports: Vec<f64> = t.queries.iter().filter(|q| q.charged).map(|q| q.report_value).collect();
+        let charged_reports: Vec<f64> = t
+            .queries
+            .iter()
+            .filter(|q| q.charged)
+            .map(|q| q.report_value)
+            .collect();
         for (i, p) in peek.iter_mut().enumerate() {
             let q = i + 1;
             if let Some(&r) = charged_reports.get(i) {
@@ -201,7 +206,11 @@ impl RunCurve {
                 cur = its[j].paper_best_peek;
                 j += 1;
             }
-            *p = if cur.is_nan() { cur } else { cur.max(best_report) };
+            *p = if cur.is_nan() {
+                cur
+            } else {
+                cur.max(best_report)
+            };
         }
         let (mut fs, mut fr) = (None, None);
         for (i, q) in t.queries.iter().filter(|q| q.charged).enumerate() {

@@ -13,9 +13,16 @@ pub fn nb201() -> Option<&'static BenchmarkSet> {
     SET.get_or_init(|| {
         let dir = shared_data_or_skip("nasbench201")?;
         let (store, sources) = nb201_csv::import_dir(&dir).expect("import the shared NB201 CSVs");
-        let sha = sources.iter().map(|s| s.sha256.as_str()).collect::<Vec<_>>().join("+");
+        let sha = sources
+            .iter()
+            .map(|s| s.sha256.as_str())
+            .collect::<Vec<_>>()
+            .join("+");
         let mut set = BenchmarkSet::new();
-        set.insert("nb201", LoadedBenchmark::new(store, sha, std::sync::Arc::new(Nb201Space)).unwrap());
+        set.insert(
+            "nb201",
+            LoadedBenchmark::new(store, sha, std::sync::Arc::new(Nb201Space)).unwrap(),
+        );
         Some(set)
     })
     .as_ref()
@@ -30,7 +37,12 @@ pub fn registry() -> weaknas_harness::searcher::Registry {
 }
 
 /// A spec over NB201 cifar10-valid x-valid -> cifar10 ori-test with the given methods (TOML).
-pub fn spec(name: &str, seeds: &str, budget: usize, methods: &str) -> weaknas_harness::runner::Spec {
+pub fn spec(
+    name: &str,
+    seeds: &str,
+    budget: usize,
+    methods: &str,
+) -> weaknas_harness::runner::Spec {
     let text = format!(
         r#"
 name = "{name}"

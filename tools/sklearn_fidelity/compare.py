@@ -134,6 +134,10 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="Rust threads (0 = all cores)")
     ap.add_argument("--ks", type=int, nargs="+", default=[10, 50, 100])
     ap.add_argument("--workdir", default=None, help="keep the splits and predictions here")
+    ap.add_argument("--timing-sizes", type=int, nargs="*", default=[100, 500, 1000],
+                    help="n for the fixed-epoch timing (empty: skip)")
+    ap.add_argument("--timing-epochs", type=int, default=20)
+    ap.add_argument("--timing-reps", type=int, default=3)
     args = ap.parse_args()
 
     hidden = tuple(int(h) for h in args.hidden.split(","))
@@ -173,66 +177,101 @@ def main():
     )
     target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
     exe = os.path.join(target_dir, "release", "examples", "mlp_fidelity")
-    cmd = [exe, work] + ([str(args.threads)] if args.threads > 0 else [])
-    print(f"running {' '.join(cmd)}", file=sys.stderr)
-    subprocess.check_call(cmd, cwd=REPO)
-    rust_times = {}
-    with open(os.path.join(work, "rust_times.csv")) as f:
-        for line in f:
-            name, fit_s, _pred_s, epochs = line.strip().split(",")
-            rust_times[name] = (float(fit_s), int(epochs))
+    if args.seeds > 0:
+        cmd = [exe, work] + ([str(args.threads)] if args.threads > 0 else [])
+        print(f"running {' '.join(cmd)}", file=sys.stderr)
+        subprocess.check_call(cmd, cwd=REPO)
+        rust_times = {}
+        with open(os.path.join(work, "rust_times.csv")) as f:
+            for line in f:
+                name, fit_s, _pred_s, epochs = line.strip().split(",")
+                rust_times[name] = (float(fit_s), int(epochs))
 
-    rows = []
-    for name, n, s, tr, te in splits:
-        m = MLPRegressor(hidden_layer_sizes=hidden, max_iter=args.max_iter, random_state=s)
-        t0 = time.perf_counter()
-        m.fit(X[tr], y[tr])
-        sk_fit = time.perf_counter() - t0
-        p_sk = m.predict(X[te])
-        p_rs = np.loadtxt(os.path.join(work, f"{name}_rust_pred.csv"), dtype=np.float64)
-        truth = y[te]
-        r = dict(name=name, n=n, seed=s, sk_fit=sk_fit, rs_fit=rust_times[name][0],
-                 sk_epochs=m.n_iter_, rs_epochs=rust_times[name][1],
-                 sk_tau=stats.kendalltau(p_sk, truth).statistic,
-                 rs_tau=stats.kendalltau(p_rs, truth).statistic)
-        for k in args.ks:
-            r[f"sk_hit{k}"] = hit_rate(p_sk, truth, k)
-            r[f"rs_hit{k}"] = hit_rate(p_rs, truth, k)
-        rows.append(r)
-        print(f"  {name}: tau sklearn {r['sk_tau']:.4f} rust {r['rs_tau']:.4f} | fit {sk_fit:.2f} s vs "
-              f"{r['rs_fit']:.2f} s | epochs {r['sk_epochs']} vs {r['rs_epochs']}", file=sys.stderr)
+        rows = []
+        for name, n, s, tr, te in splits:
+            m = MLPRegressor(hidden_layer_sizes=hidden, max_iter=args.max_iter, random_state=s)
+            t0 = time.perf_counter()
+            m.fit(X[tr], y[tr])
+            sk_fit = time.perf_counter() - t0
+            p_sk = m.predict(X[te])
+            p_rs = np.loadtxt(os.path.join(work, f"{name}_rust_pred.csv"), dtype=np.float64)
+            truth = y[te]
+            r = dict(name=name, n=n, seed=s, sk_fit=sk_fit, rs_fit=rust_times[name][0],
+                     sk_epochs=m.n_iter_, rs_epochs=rust_times[name][1],
+                     sk_tau=stats.kendalltau(p_sk, truth).statistic,
+                     rs_tau=stats.kendalltau(p_rs, truth).statistic)
+            for k in args.ks:
+                r[f"sk_hit{k}"] = hit_rate(p_sk, truth, k)
+                r[f"rs_hit{k}"] = hit_rate(p_rs, truth, k)
+            rows.append(r)
+            print(f"  {name}: tau sklearn {r['sk_tau']:.4f} rust {r['rs_tau']:.4f} | fit {sk_fit:.2f} s vs "
+                  f"{r['rs_fit']:.2f} s | epochs {r['sk_epochs']} vs {r['rs_epochs']}", file=sys.stderr)
 
-    print()
-    print(f"scikit-learn {sklearn.__version__} (float64, numpy {np.__version__}) vs Rust MLP (f32, gemm); "
-          f"hidden {hidden}, max_iter {args.max_iter}, {args.seeds} seeds, held-out = all other cells")
-    print(f"data: {os.path.abspath(args.csv)} ({N} cells), target c10v_val_mean standardised")
-    print()
-    hdr = f"{'n':>5} {'metric':<10} {'sklearn mean±sd':>18} {'rust mean±sd':>18} {'diff 95% CI':>20} {'Wilcoxon p':>10} {'paired-t p':>10}"
-    print(hdr)
-    print("-" * len(hdr))
-    for n in args.sizes:
-        sub = [r for r in rows if r["n"] == n]
-        for metric in ["tau"] + [f"hit{k}" for k in args.ks]:
-            a = np.array([r[f"sk_{metric}"] for r in sub])
-            b = np.array([r[f"rs_{metric}"] for r in sub])
-            lo, hi = ci95(a - b)
-            pw, pt = paired(a, b)
-            print(f"{n:>5} {metric:<10} {a.mean():>10.4f}±{a.std(ddof=1):<7.4f} {b.mean():>10.4f}±{b.std(ddof=1):<7.4f} "
-                  f"[{lo:+.4f}, {hi:+.4f}] {pw:>10.3f} {pt:>10.3f}")
-        ea = np.array([r["sk_epochs"] for r in sub])
-        eb = np.array([r["rs_epochs"] for r in sub])
-        pw, pt = paired(ea, eb)
-        print(f"{n:>5} {'epochs':<10} {ea.mean():>10.1f}±{ea.std(ddof=1):<7.1f} {eb.mean():>10.1f}±{eb.std(ddof=1):<7.1f} "
-              f"{'':>20} {pw:>10.3f} {pt:>10.3f}")
-        fa = np.array([r["sk_fit"] for r in sub])
-        fb = np.array([r["rs_fit"] for r in sub])
-        sa = fa / ea  # seconds per epoch, to compare at the same number of epochs
-        sb = fb / eb
-        print(f"{n:>5} fit time: sklearn median {np.median(fa):.2f} s, rust median {np.median(fb):.2f} s; "
-              f"per epoch {np.median(sa):.4f} s vs {np.median(sb):.4f} s -> rust is "
-              f"{np.median(sa) / np.median(sb):.1f}x faster per epoch ({np.median(fa) / np.median(fb):.1f}x per fit)")
         print()
-    print("Indistinguishable = every p-value above 0.05 and every 95% CI of the difference covering 0.")
+        print(f"scikit-learn {sklearn.__version__} (float64, numpy {np.__version__}) vs Rust MLP (f32, gemm); "
+              f"hidden {hidden}, max_iter {args.max_iter}, {args.seeds} seeds, held-out = all other cells")
+        print(f"data: {os.path.abspath(args.csv)} ({N} cells), target c10v_val_mean standardised")
+        print()
+        hdr = f"{'n':>5} {'metric':<10} {'sklearn mean±sd':>18} {'rust mean±sd':>18} {'diff 95% CI':>20} {'Wilcoxon p':>10} {'paired-t p':>10}"
+        print(hdr)
+        print("-" * len(hdr))
+        for n in args.sizes:
+            sub = [r for r in rows if r["n"] == n]
+            for metric in ["tau"] + [f"hit{k}" for k in args.ks]:
+                a = np.array([r[f"sk_{metric}"] for r in sub])
+                b = np.array([r[f"rs_{metric}"] for r in sub])
+                lo, hi = ci95(a - b)
+                pw, pt = paired(a, b)
+                print(f"{n:>5} {metric:<10} {a.mean():>10.4f}±{a.std(ddof=1):<7.4f} {b.mean():>10.4f}±{b.std(ddof=1):<7.4f} "
+                      f"[{lo:+.4f}, {hi:+.4f}] {pw:>10.3f} {pt:>10.3f}")
+            ea = np.array([r["sk_epochs"] for r in sub])
+            eb = np.array([r["rs_epochs"] for r in sub])
+            pw, pt = paired(ea, eb)
+            print(f"{n:>5} {'epochs':<10} {ea.mean():>10.1f}±{ea.std(ddof=1):<7.1f} {eb.mean():>10.1f}±{eb.std(ddof=1):<7.1f} "
+                  f"{'':>20} {pw:>10.3f} {pt:>10.3f}")
+            fa = np.array([r["sk_fit"] for r in sub])
+            fb = np.array([r["rs_fit"] for r in sub])
+            sa = fa / ea  # seconds per epoch, to compare at the same number of epochs
+            sb = fb / eb
+            print(f"{n:>5} fit time (runs not interleaved; see the fixed-epoch timing): sklearn median {np.median(fa):.2f} s, rust median {np.median(fb):.2f} s; "
+                  f"per epoch {np.median(sa):.4f} s vs {np.median(sb):.4f} s -> rust is "
+                  f"{np.median(sa) / np.median(sb):.1f}x faster per epoch ({np.median(fa) / np.median(fb):.1f}x per fit)")
+            print()
+        print("Indistinguishable = every p-value above 0.05 and every 95% CI of the difference covering 0.")
+
+    if args.timing_sizes:
+        # Fit time at a fixed number of epochs (early stopping off on both sides), the two
+        # sides interleaved, best of --timing-reps: less sensitive to other load than the
+        # per-split times above.
+        E = args.timing_epochs
+        print()
+        print(f"fit time at exactly {E} epochs (best of {args.timing_reps}, interleaved; "
+              f"Rust threads: {args.threads or 'all'}):")
+        for n in args.timing_sizes:
+            tdir = os.path.join(work, f"timing_{n}")
+            os.makedirs(tdir, exist_ok=True)
+            rng = np.random.default_rng(99)
+            tr = rng.choice(N, n, replace=False)
+            write_split(os.path.join(tdir, "t_train.csv"), X[tr], y[tr])
+            write_split(os.path.join(tdir, "t_test.csv"), X[:10], y[:10])
+            with open(os.path.join(tdir, "config.toml"), "w") as f:
+                f.write(f"hidden = [{', '.join(map(str, hidden))}]\nmax_iter = {E}\n"
+                        f"tol = 0.0\nn_iter_no_change = {E + 1}\n")
+            tcmd = [exe, tdir] + ([str(args.threads)] if args.threads > 0 else [])
+            best_sk, best_rs = float("inf"), float("inf")
+            for _ in range(args.timing_reps):
+                m = MLPRegressor(hidden_layer_sizes=hidden, max_iter=E, tol=0.0, n_iter_no_change=E + 1,
+                                 random_state=0)
+                t0 = time.perf_counter()
+                m.fit(X[tr], y[tr])
+                best_sk = min(best_sk, time.perf_counter() - t0)
+                assert m.n_iter_ == E, m.n_iter_
+                subprocess.check_call(tcmd, cwd=REPO, stderr=subprocess.DEVNULL)
+                with open(os.path.join(tdir, "rust_times.csv")) as f:
+                    name, fit_s, _p, ep = f.readline().strip().split(",")
+                assert int(ep) == E, ep
+                best_rs = min(best_rs, float(fit_s))
+            print(f"  n={n:>5}: sklearn {best_sk:7.2f} s, rust {best_rs:6.2f} s -> rust {best_sk / best_rs:5.1f}x faster")
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -16,6 +16,7 @@
 //! from the fit's stream before any tree is built, so trees are identical for any `Threads`;
 //! trees are built in parallel, and prediction runs on row chunks (trees summed in order).
 
+use super::flat_tree::{self, FlatNode, FlatTree};
 use super::kernels;
 use super::{Predictor, Threads};
 use crate::matrix::MatRef;
@@ -23,13 +24,6 @@ use crate::rng::SeedRng;
 use anyhow::{bail, Result};
 use rand::{Rng, RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
-
-/// Rows per prediction chunk (fixed for determinism).
-const PREDICT_CHUNK: usize = 8192;
-/// Rows per block inside a chunk (all trees run over one block before the next).
-const BLOCK: usize = 2048;
-/// Rows traversed in lock step through one tree.
-const LANES: usize = 8;
 
 /// A named rule for the number of features tried at each split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,29 +115,11 @@ impl ForestConfig {
     }
 }
 
-/// One node in traversal form; a leaf loops to itself (`thr = +inf`), so every row can take
-/// exactly `depth` steps.
-#[derive(Clone, Copy, Debug)]
-struct Node {
-    feature: u32,
-    thr: f32,
-    left: u32,
-    right: u32,
-}
-
-#[derive(Clone, Debug)]
-struct Tree {
-    nodes: Vec<Node>,
-    /// Weighted mean of the node's rows (used at leaves).
-    value: Vec<f64>,
-    depth: usize,
-}
-
 /// A random forest regressor.
 pub struct RandomForest {
     config: ForestConfig,
     threads: Threads,
-    trees: Vec<Tree>,
+    trees: Vec<FlatTree>,
     cols: usize,
 }
 
@@ -182,7 +158,7 @@ struct Scratch {
     features: Vec<usize>,
 }
 
-fn build_tree(c: &ForestConfig, fd: &FitData<'_>, seed: [u8; 32], s: &mut Scratch) -> Tree {
+fn build_tree(c: &ForestConfig, fd: &FitData<'_>, seed: [u8; 32], s: &mut Scratch) -> FlatTree {
     let (n, d) = (fd.x.rows, fd.x.cols);
     let x = fd.x.data;
     let mut rng = SeedRng::from_seed(seed);
@@ -211,17 +187,12 @@ fn build_tree(c: &ForestConfig, fd: &FitData<'_>, seed: [u8; 32], s: &mut Scratc
     s.features.clear();
     s.features.extend(0..d);
 
-    let mut nodes: Vec<Node> = Vec::new();
+    let mut nodes: Vec<FlatNode> = Vec::new();
     let mut value: Vec<f64> = Vec::new();
     let mut max_seen = 0usize;
     // (node id, lo, hi, depth)
     let mut stack = vec![(0u32, 0usize, m, 0usize)];
-    nodes.push(Node {
-        feature: 0,
-        thr: f32::INFINITY,
-        left: 0,
-        right: 0,
-    });
+    nodes.push(FlatNode::leaf(0));
     value.push(0.0);
     while let Some((id, lo, hi, depth)) = stack.pop() {
         max_seen = max_seen.max(depth);
@@ -310,16 +281,10 @@ fn build_tree(c: &ForestConfig, fd: &FitData<'_>, seed: [u8; 32], s: &mut Scratc
         }
         let left = nodes.len() as u32;
         for _ in 0..2 {
-            let me = nodes.len() as u32;
-            nodes.push(Node {
-                feature: 0,
-                thr: f32::INFINITY,
-                left: me,
-                right: me,
-            });
+            nodes.push(FlatNode::leaf(nodes.len() as u32));
             value.push(0.0);
         }
-        nodes[id as usize] = Node {
+        nodes[id as usize] = FlatNode {
             feature: bf as u32,
             thr,
             left,
@@ -328,7 +293,7 @@ fn build_tree(c: &ForestConfig, fd: &FitData<'_>, seed: [u8; 32], s: &mut Scratc
         stack.push((left + 1, lo + n_left, hi, depth + 1));
         stack.push((left, lo, lo + n_left, depth + 1));
     }
-    Tree {
+    FlatTree {
         nodes,
         value,
         depth: max_seen,
@@ -396,48 +361,7 @@ impl Predictor for RandomForest {
             "random-forest: fitted on {} features, got {}",
             self.cols, x.cols
         );
-        let d = x.cols;
-        let chunks: Vec<MatRef<'_>> = (0..x.rows)
-            .step_by(PREDICT_CHUNK)
-            .map(|s| x.slice_rows(s, (s + PREDICT_CHUNK).min(x.rows)))
-            .collect();
-        let k = self.trees.len() as f64;
-        let parts = kernels::map_tasks(
-            self.threads.0,
-            chunks,
-            |_| (),
-            |_, c| {
-                let mut out = Vec::with_capacity(c.rows);
-                let mut acc = vec![0f64; BLOCK];
-                for b0 in (0..c.rows).step_by(BLOCK) {
-                    let rows = BLOCK.min(c.rows - b0);
-                    let acc = &mut acc[..rows];
-                    acc.fill(0.0);
-                    let xb = &c.data[b0 * d..(b0 + rows) * d];
-                    for t in &self.trees {
-                        let mut r0 = 0;
-                        while r0 < rows {
-                            let lanes = LANES.min(rows - r0);
-                            let mut idx = [0u32; LANES];
-                            for _ in 0..t.depth {
-                                for (j, id) in idx.iter_mut().enumerate().take(lanes) {
-                                    let nd = t.nodes[*id as usize];
-                                    let v = xb[(r0 + j) * d + nd.feature as usize];
-                                    *id = if v <= nd.thr { nd.left } else { nd.right };
-                                }
-                            }
-                            for j in 0..lanes {
-                                acc[r0 + j] += t.value[idx[j] as usize];
-                            }
-                            r0 += lanes;
-                        }
-                    }
-                    out.extend(acc.iter().map(|a| (a / k) as f32));
-                }
-                out
-            },
-        );
-        parts.into_iter().flatten().collect()
+        flat_tree::predict(&self.trees, x, self.threads.0, 0.0, self.trees.len() as f64)
     }
 }
 

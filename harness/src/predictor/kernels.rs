@@ -70,15 +70,6 @@ impl<'a> Operand<'a> {
     }
 }
 
-/// How `gemm` may use threads: `None` for one thread (never touches rayon).
-pub(crate) fn parallelism(threads: usize) -> Parallelism {
-    if threads <= 1 {
-        Parallelism::None
-    } else {
-        Parallelism::Rayon(threads)
-    }
-}
-
 /// `dst[m x n, row-major] = lhs[m x k] * rhs[k x n]` (overwrites `dst`).
 pub(crate) fn matmul(
     dst: &mut [f32],
@@ -144,9 +135,104 @@ pub(crate) enum Epilogue<'a> {
 
 #[derive(Clone, Copy)]
 struct SyncPtr(*mut f32);
-// SAFETY: used only to hand disjoint column blocks of one buffer to different workers.
+// SAFETY: only used through `ColumnBlocks`, whose callers write disjoint column blocks.
 unsafe impl Send for SyncPtr {}
 unsafe impl Sync for SyncPtr {}
+
+/// A row-major `m x n` output whose disjoint column blocks may be computed from several
+/// workers at once.
+pub(crate) struct ColumnBlocks<'a> {
+    ptr: SyncPtr,
+    m: usize,
+    n: usize,
+    _borrow: std::marker::PhantomData<&'a mut [f32]>,
+}
+
+impl<'a> ColumnBlocks<'a> {
+    /// Wraps `dst` (at least `m * n` values).
+    pub fn new(dst: &'a mut [f32], m: usize, n: usize) -> Self {
+        assert!(
+            dst.len() >= m * n,
+            "gemm dst: {m}x{n} exceeds {}",
+            dst.len()
+        );
+        Self {
+            ptr: SyncPtr(dst.as_mut_ptr()),
+            m,
+            n,
+            _borrow: std::marker::PhantomData,
+        }
+    }
+
+    /// Columns `j0..j0 + w` of the output = `lhs[m x k] * rhs[k x w]` (single-threaded
+    /// `gemm`), then `epi` on that block while it is in cache (`epi` is indexed like the whole
+    /// output).
+    ///
+    /// # Safety
+    /// No other call may write an overlapping column range at the same time.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn matmul(
+        &self,
+        j0: usize,
+        w: usize,
+        k: usize,
+        lhs: Operand<'_>,
+        rhs: Operand<'_>,
+        epi: Epilogue<'_>,
+    ) {
+        let (m, n) = (self.m, self.n);
+        assert!(j0 + w <= n, "column block {j0}+{w} outside {n} columns");
+        lhs.check(m, k, "lhs");
+        rhs.check(k, w, "rhs");
+        match epi {
+            Epilogue::BiasAct(b, _) => assert_eq!(b.len(), n, "bias length"),
+            Epilogue::ReluMask(a) => assert!(a.len() >= m * n, "mask shape"),
+        }
+        if m == 0 || w == 0 {
+            return;
+        }
+        // SAFETY: the block lies inside the m x n buffer (checked above and in `new`), the
+        // caller guarantees no concurrent writer of these columns, and the operands are in
+        // bounds and cannot alias the output (it is mutably borrowed for 'a).
+        unsafe {
+            let d = self.ptr.0.add(j0);
+            if k == 0 {
+                for i in 0..m {
+                    std::slice::from_raw_parts_mut(d.add(i * n), w).fill(0.0);
+                }
+            } else {
+                gemm::gemm(
+                    m,
+                    w,
+                    k,
+                    d,
+                    1,
+                    n as isize,
+                    false,
+                    lhs.data.as_ptr(),
+                    lhs.cs as isize,
+                    lhs.rs as isize,
+                    rhs.data.as_ptr(),
+                    rhs.cs as isize,
+                    rhs.rs as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    Parallelism::None,
+                );
+            }
+            for i in 0..m {
+                let row = std::slice::from_raw_parts_mut(d.add(i * n), w);
+                match epi {
+                    Epilogue::BiasAct(b, relu) => bias_act(row, &b[j0..j0 + w], relu),
+                    Epilogue::ReluMask(a) => relu_mask(row, &a[i * n + j0..i * n + j0 + w]),
+                }
+            }
+        }
+    }
+}
 
 /// `dst[m x n, row-major] = lhs[m x k] * rhs[k x n]`, computed as independent column blocks
 /// of [`COL_BLOCK`] columns (single-threaded `gemm` each, spread over at most `threads`
@@ -164,62 +250,24 @@ pub(crate) fn matmul_blocked(
     epi: Epilogue<'_>,
     threads: usize,
 ) {
-    assert!(dst.len() >= m * n, "gemm dst: {m}x{n} exceeds {}", dst.len());
-    lhs.check(m, k, "lhs");
     rhs.check(k, n, "rhs");
-    match epi {
-        Epilogue::BiasAct(b, _) => assert_eq!(b.len(), n, "bias length"),
-        Epilogue::ReluMask(a) => assert!(a.len() >= m * n, "mask shape"),
-    }
-    if m == 0 || n == 0 {
-        return;
-    }
-    let ptr = SyncPtr(dst.as_mut_ptr());
+    let out = ColumnBlocks::new(dst, m, n);
     let blocks: Vec<usize> = (0..n).step_by(COL_BLOCK).collect();
-    map_tasks(threads, blocks, |_| (), |_, j0| {
-        let ptr = ptr;
-        let w = COL_BLOCK.min(n - j0);
-        // SAFETY: blocks cover disjoint column ranges [j0, j0 + w) of the m x n row-major
-        // `dst` (bounds checked above), so no two workers touch the same element; operands
-        // are in bounds (checked above) and do not alias `dst` (a `&mut` borrow).
-        unsafe {
-            let d = ptr.0.add(j0);
-            if k == 0 {
-                for i in 0..m {
-                    std::slice::from_raw_parts_mut(d.add(i * n), w).fill(0.0);
-                }
-            } else {
-                gemm::gemm(
-                    m,
-                    w,
-                    k,
-                    d,
-                    1,
-                    n as isize,
-                    false,
-                    lhs.data.as_ptr(),
-                    lhs.cs as isize,
-                    lhs.rs as isize,
-                    rhs.data.as_ptr().add(j0 * rhs.cs),
-                    rhs.cs as isize,
-                    rhs.rs as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
-            }
-            for i in 0..m {
-                let row = std::slice::from_raw_parts_mut(d.add(i * n), w);
-                match epi {
-                                Epilogue::BiasAct(b, relu) => bias_act(row, &b[j0..j0 + w], relu),
-                    Epilogue::ReluMask(a) => relu_mask(row, &a[i * n + j0..i * n + j0 + w]),
-                }
-            }
-        }
-    });
+    map_tasks(
+        threads,
+        blocks,
+        |_| (),
+        |_, j0| {
+            let w = COL_BLOCK.min(n - j0);
+            let rb = Operand {
+                data: &rhs.data[j0 * rhs.cs..],
+                rs: rhs.rs,
+                cs: rhs.cs,
+            };
+            // SAFETY: each task writes its own column block [j0, j0 + w).
+            unsafe { out.matmul(j0, w, k, lhs, rb, epi) };
+        },
+    );
 }
 
 /// Runs `f(scratch, item)` over `items` with at most `threads` workers and returns the results
@@ -497,8 +545,12 @@ mod tests {
     #[test]
     fn blocked_matmul_matches_naive_and_is_thread_independent() {
         let (m, n, k) = (7, 300, 19);
-        let a: Vec<f32> = (0..m * k).map(|i| ((i * 31 % 17) as f32 - 8.0) / 5.0).collect();
-        let bt: Vec<f32> = (0..n * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 3.0).collect();
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 31 % 17) as f32 - 8.0) / 5.0)
+            .collect();
+        let bt: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 7 % 13) as f32 - 6.0) / 3.0)
+            .collect();
         let bias: Vec<f32> = (0..n).map(|j| (j % 5) as f32 - 2.0).collect();
         let run = |t: usize| {
             let mut d = vec![f32::NAN; m * n];

@@ -11,13 +11,16 @@
 //! Thread policy: a predictor uses at most [`Threads`] threads inside `fit`/`predict`. The
 //! runner gives a predictor all cores when one run executes alone and one thread each when
 //! runs execute in parallel, so the machine is never oversubscribed. With `Threads(1)` a
-//! predictor never touches rayon (safe inside many parallel rayon jobs); with `Threads(n)`,
-//! n > 1, it runs at most n tasks at a time on the current rayon pool (the MLP's `fit` passes
-//! n to `gemm`'s own rayon parallelism). Every model gives bit-identical fits and predictions
-//! for any `Threads` value: work is split into chunks whose size never depends on n, and
-//! every reduction has a fixed order. The MLP's last bits do depend on the `gemm` kernel
-//! family ([`kernel_name`]), which the runner records.
+//! predictor never touches rayon (safe inside many parallel rayon jobs) and every `gemm` call
+//! is single-threaded; with `Threads(n)`, n > 1, it runs at most n tasks at a time on the
+//! current rayon pool (GBDT fitting: on a private n-thread pool that `forust-ml` builds per
+//! fit). Every model gives bit-identical fits and predictions for any `Threads` value: work
+//! is split into pieces whose size never depends on n, and every reduction has a fixed order.
+//! The MLP's last bits do depend on the `gemm` kernel family ([`kernel_name`]), which the
+//! runner records. The `predictors` benchmark shows both modes (`alone` vs
+//! `2 runs x Threads(1)`).
 
+mod flat_tree;
 pub mod forest;
 pub mod gbdt;
 mod kernels;

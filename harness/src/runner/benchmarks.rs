@@ -36,7 +36,12 @@ impl LoadedBenchmark {
             );
         }
         let features = Arc::new(space.features());
-        Ok(Self { store: Arc::new(store), sha256, space, features })
+        Ok(Self {
+            store: Arc::new(store),
+            sha256,
+            space,
+            features,
+        })
     }
 }
 
@@ -70,7 +75,9 @@ impl BenchmarkSet {
         if self.map.contains_key(name) {
             return Ok(());
         }
-        let dir: PathBuf = dir.map(Path::to_path_buf).unwrap_or_else(|| crate::home::store_dir(name));
+        let dir: PathBuf = dir
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| crate::home::store_dir(name));
         if name == SYNTHETIC_BENCHMARK && !dir.join("manifest.json").exists() {
             // The synthetic NB101 benchmark (named synthetic everywhere) is generated, not imported.
             let space = Nb101Space::load_or_build()?;

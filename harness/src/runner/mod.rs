@@ -47,7 +47,14 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { seeds: None, jobs: 1, force: false, progress: false, diagnostics: true, record_rankings: 0 }
+        Self {
+            seeds: None,
+            jobs: 1,
+            force: false,
+            progress: false,
+            diagnostics: true,
+            record_rankings: 0,
+        }
     }
 }
 
@@ -85,7 +92,11 @@ pub fn jobs(spec: &Spec, benches: &BenchmarkSet, seeds: &[u64]) -> Result<Vec<Jo
     for bench in &spec.benchmarks {
         let loaded = benches.get(&bench.benchmark)?;
         for method in &spec.methods {
-            if method.benchmarks.as_ref().is_some_and(|b| !b.contains(&bench.benchmark)) {
+            if method
+                .benchmarks
+                .as_ref()
+                .is_some_and(|b| !b.contains(&bench.benchmark))
+            {
                 continue;
             }
             let entry = serde_json::json!({
@@ -95,12 +106,23 @@ pub fn jobs(spec: &Spec, benches: &BenchmarkSet, seeds: &[u64]) -> Result<Vec<Jo
             .to_string();
             for &seed in seeds {
                 let mut h = Sha256::new();
-                for part in [entry.as_bytes(), &seed.to_le_bytes(), loaded.sha256.as_bytes(), crate::HARNESS_VERSION.as_bytes()] {
+                for part in [
+                    entry.as_bytes(),
+                    &seed.to_le_bytes(),
+                    loaded.sha256.as_bytes(),
+                    crate::HARNESS_VERSION.as_bytes(),
+                ] {
                     h.update((part.len() as u64).to_le_bytes());
                     h.update(part);
                 }
                 let run_id = hex::encode(&h.finalize()[..16]);
-                out.push(Job { method: method.clone(), bench: bench.clone(), seed, entry: entry.clone(), run_id });
+                out.push(Job {
+                    method: method.clone(),
+                    bench: bench.clone(),
+                    seed,
+                    entry: entry.clone(),
+                    run_id,
+                });
             }
         }
     }
@@ -124,16 +146,32 @@ pub fn run_spec(
     for bench in &spec.benchmarks {
         let loaded = benches.get(&bench.benchmark)?;
         for m in &spec.methods {
-            let info = BuildInfo { space: loaded.space.name().to_string(), budget: spec.budget };
+            let info = BuildInfo {
+                space: loaded.space.name().to_string(),
+                budget: spec.budget,
+            };
             registry
                 .build(&m.method, &m.params, &info)
                 .with_context(|| format!("method {:?} of spec {}", m.name, spec.name))?;
         }
-        resolve(&loaded.store, &bench.contract, spec.budget, rng::stream("check", 0, "noise"))
-            .with_context(|| format!("benchmark {} / dataset {} of spec {}", bench.benchmark, bench.contract.dataset, spec.name))?;
+        resolve(
+            &loaded.store,
+            &bench.contract,
+            spec.budget,
+            rng::stream("check", 0, "noise"),
+        )
+        .with_context(|| {
+            format!(
+                "benchmark {} / dataset {} of spec {}",
+                bench.benchmark, bench.contract.dataset, spec.name
+            )
+        })?;
     }
     let mut todo = Vec::new();
-    let mut summary = RunSummary { total: all.len(), ..Default::default() };
+    let mut summary = RunSummary {
+        total: all.len(),
+        ..Default::default()
+    };
     for j in all {
         if !opts.force && sink.is_done(&j.run_id)? {
             summary.skipped += 1;
@@ -145,16 +183,24 @@ pub fn run_spec(
     let bar = if opts.progress {
         let b = indicatif::ProgressBar::new(todo.len() as u64);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {elapsed_precise} (ETA {eta}) {msg}")
-                .expect("template"),
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs  {elapsed_precise} (ETA {eta}) {msg}",
+            )
+            .expect("template"),
         );
         b
     } else {
         indicatif::ProgressBar::hidden()
     };
     let jobs = opts.jobs.max(1);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let threads = if jobs == 1 { Threads(cores) } else { Threads((cores / jobs).max(1)) };
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let threads = if jobs == 1 {
+        Threads(cores)
+    } else {
+        Threads((cores / jobs).max(1))
+    };
     let exec = |j: &Job| -> (Job, Result<()>) {
         let r = run_job(spec, registry, benches, j, threads, opts).and_then(|t| sink.write(&t));
         bar.inc(1);
@@ -172,7 +218,9 @@ pub fn run_spec(
             Ok(()) => summary.ran += 1,
             Err(e) => {
                 tracing::error!(run = %j.run_id, method = %j.method.name, seed = j.seed, "run failed: {e:#}");
-                summary.failed.push((j.run_id, j.method.name, j.seed, format!("{e:#}")));
+                summary
+                    .failed
+                    .push((j.run_id, j.method.name, j.seed, format!("{e:#}")));
             }
         }
     }
@@ -191,13 +239,22 @@ pub fn run_job(
     let start = Instant::now();
     let loaded = benches.get(&job.bench.benchmark)?;
     let contract = &job.bench.contract;
-    let (mut oracle, view) =
-        resolve(&loaded.store, contract, spec.budget, rng::stream(&job.entry, job.seed, "noise"))?;
-    let info = BuildInfo { space: loaded.space.name().to_string(), budget: spec.budget };
+    let (mut oracle, view) = resolve(
+        &loaded.store,
+        contract,
+        spec.budget,
+        rng::stream(&job.entry, job.seed, "noise"),
+    )?;
+    let info = BuildInfo {
+        space: loaded.space.name().to_string(),
+        budget: spec.budget,
+    };
     let mut searcher = registry.build(&job.method.method, &job.method.params, &info)?;
     let mut search_rng = rng::stream(&job.entry, job.seed, "search");
-    let mut observer = DiagnosticsObserver::new(&view.search_mean, opts.diagnostics)
-        .record(opts.record_rankings, if opts.record_rankings > 0 { 300 } else { 0 });
+    let mut observer = DiagnosticsObserver::new(&view.search_mean, opts.diagnostics).record(
+        opts.record_rankings,
+        if opts.record_rankings > 0 { 300 } else { 0 },
+    );
     {
         let mut ctx = SearchContext {
             space: loaded.space.as_ref(),
@@ -207,7 +264,9 @@ pub fn run_job(
             observer: &mut observer,
             threads,
         };
-        searcher.run(&mut ctx).with_context(|| format!("method {} seed {}", job.method.name, job.seed))?;
+        searcher
+            .run(&mut ctx)
+            .with_context(|| format!("method {} seed {}", job.method.name, job.seed))?;
     }
     let repeats = oracle.repeats();
     let events = oracle.into_events();
@@ -228,7 +287,13 @@ pub fn run_job(
             wall_s: e.wall_s,
         });
     }
-    let truth_rank = crate::weaknas::rank_desc(&view.search_mean.iter().map(|&v| v as f32).collect::<Vec<_>>());
+    let truth_rank = crate::weaknas::rank_desc(
+        &view
+            .search_mean
+            .iter()
+            .map(|&v| v as f32)
+            .collect::<Vec<_>>(),
+    );
     let mut true_pos = vec![u32::MAX; view.search_mean.len()];
     for (r, &c) in truth_rank.iter().enumerate() {
         true_pos[c as usize] = r as u32;
@@ -238,16 +303,24 @@ pub fn run_job(
         .records
         .iter()
         .map(|r| {
-            let next: Vec<&&QueryRow> = charged.iter().filter(|q| q.iteration == r.iteration + 1).collect();
+            let next: Vec<&&QueryRow> = charged
+                .iter()
+                .filter(|q| q.iteration == r.iteration + 1)
+                .collect();
             let hit = |k: u32| {
                 if next.is_empty() {
                     f64::NAN
                 } else {
-                    next.iter().filter(|q| true_pos[q.cell as usize] < k).count() as f64 / next.len() as f64
+                    next.iter()
+                        .filter(|q| true_pos[q.cell as usize] < k)
+                        .count() as f64
+                        / next.len() as f64
                 }
             };
-            let best_queried =
-                charged[..r.num_queried].iter().map(|q| q.report_value).fold(f64::NEG_INFINITY, f64::max);
+            let best_queried = charged[..r.num_queried]
+                .iter()
+                .map(|q| q.report_value)
+                .fold(f64::NEG_INFINITY, f64::max);
             IterationRow {
                 iteration: r.iteration,
                 num_queried: r.num_queried,
@@ -271,7 +344,10 @@ pub fn run_job(
         dataset: contract.dataset.clone(),
         search_metric: contract.search.clone(),
         report_metric: contract.report.clone(),
-        noise: serde_json::to_value(contract.noise)?.as_str().unwrap_or("").to_string(),
+        noise: serde_json::to_value(contract.noise)?
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
         seed: job.seed,
         budget: spec.budget,
         data_sha256: loaded.sha256.clone(),
@@ -281,5 +357,10 @@ pub fn run_job(
         wall_s: start.elapsed().as_secs_f64(),
         repeats,
     };
-    Ok(RunTrace { meta, queries, iterations, rankings: observer.ranked })
+    Ok(RunTrace {
+        meta,
+        queries,
+        iterations,
+        rankings: observer.ranked,
+    })
 }

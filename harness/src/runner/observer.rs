@@ -36,7 +36,14 @@ pub struct DiagnosticsObserver<'a> {
 impl<'a> DiagnosticsObserver<'a> {
     /// An observer over the truth; with `enabled = false` only the top-1 is recorded.
     pub fn new(truth: &'a [f64], enabled: bool) -> Self {
-        Self { truth, enabled, record_top: 0, spread: Vec::new(), records: Vec::new(), ranked: Vec::new() }
+        Self {
+            truth,
+            enabled,
+            record_top: 0,
+            spread: Vec::new(),
+            records: Vec::new(),
+            ranked: Vec::new(),
+        }
     }
     /// Also records the predicted top-`k` of every ranking and `spread` cells evenly spaced
     /// along the true ranking (for predicted-vs-true figures).
@@ -46,7 +53,9 @@ impl<'a> DiagnosticsObserver<'a> {
             let truth32: Vec<f32> = self.truth.iter().map(|&v| v as f32).collect();
             let order = crate::weaknas::rank_desc(&truth32);
             let n = order.len();
-            self.spread = (0..spread.min(n)).map(|i| order[i * n / spread.min(n)]).collect();
+            self.spread = (0..spread.min(n))
+                .map(|i| order[i * n / spread.min(n)])
+                .collect();
         }
         self
     }
@@ -54,7 +63,16 @@ impl<'a> DiagnosticsObserver<'a> {
 
 impl SearchObserver for DiagnosticsObserver<'_> {
     fn on_ranking(&mut self, iteration: u32, num_queried: usize, scores: &[f32]) {
-        let pred: Vec<f64> = scores.iter().map(|&s| if s.is_nan() { f64::NEG_INFINITY } else { s as f64 }).collect();
+        let pred: Vec<f64> = scores
+            .iter()
+            .map(|&s| {
+                if s.is_nan() {
+                    f64::NEG_INFINITY
+                } else {
+                    s as f64
+                }
+            })
+            .collect();
         let order = crate::weaknas::rank_desc(scores);
         let top1 = order.first().copied().unwrap_or(0);
         if self.record_top > 0 {
@@ -89,6 +107,12 @@ impl SearchObserver for DiagnosticsObserver<'_> {
         } else {
             ([f64::NAN; 3], 0)
         };
-        self.records.push(RankingRecord { iteration, num_queried, top1, kendall, top1_true_rank: rank });
+        self.records.push(RankingRecord {
+            iteration,
+            num_queried,
+            top1,
+            kendall,
+            top1_true_rank: rank,
+        });
     }
 }

@@ -47,9 +47,17 @@ impl Seeds {
 
 /// Parses `"A..B"` into `A, A+1, ..., B-1`.
 pub fn parse_seed_range(s: &str) -> Result<Vec<u64>> {
-    let Some((a, b)) = s.split_once("..") else { bail!("invalid seed range {s:?}: expected A..B") };
-    let a: u64 = a.trim().parse().with_context(|| format!("invalid seed range {s:?}"))?;
-    let b: u64 = b.trim().parse().with_context(|| format!("invalid seed range {s:?}"))?;
+    let Some((a, b)) = s.split_once("..") else {
+        bail!("invalid seed range {s:?}: expected A..B")
+    };
+    let a: u64 = a
+        .trim()
+        .parse()
+        .with_context(|| format!("invalid seed range {s:?}"))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .with_context(|| format!("invalid seed range {s:?}"))?;
     if b <= a {
         bail!("invalid seed range {s:?}: empty");
     }
@@ -116,7 +124,8 @@ pub struct Spec {
 impl Spec {
     /// Parses a spec file, naming the file in every error.
     pub fn load(path: &Path) -> Result<Spec> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading spec {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading spec {}", path.display()))?;
         Self::parse(&text).with_context(|| format!("invalid spec {}", path.display()))
     }
     /// Parses spec text and checks it.
@@ -138,7 +147,11 @@ impl Spec {
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
             bail!("method name {:?} is used twice", w[0]);
         }
-        if let Some(b) = self.report_budgets.iter().find(|&&b| b > self.budget || b == 0) {
+        if let Some(b) = self
+            .report_budgets
+            .iter()
+            .find(|&&b| b > self.budget || b == 0)
+        {
             bail!("report budget {b} is outside 1..={}", self.budget);
         }
         Ok(())
@@ -154,7 +167,9 @@ impl Spec {
     /// sha256 of the spec's canonical JSON form (for provenance).
     pub fn hash(&self) -> String {
         use sha2::{Digest, Sha256};
-        hex::encode(Sha256::digest(serde_json::to_vec(self).expect("spec serialises")))
+        hex::encode(Sha256::digest(
+            serde_json::to_vec(self).expect("spec serialises"),
+        ))
     }
 }
 
@@ -182,9 +197,15 @@ method = "random"
         let s = Spec::parse(SPEC).unwrap();
         assert_eq!(s.seeds.to_vec().unwrap(), vec![0, 1, 2]);
         assert_eq!(s.report_grid(), vec![10, 50]);
-        assert_eq!(s.benchmarks[0].contract.noise, crate::oracle::NoiseModel::Mean);
+        assert_eq!(
+            s.benchmarks[0].contract.noise,
+            crate::oracle::NoiseModel::Mean
+        );
         let bad = SPEC.replace("budget = 50", "budget = 5");
-        assert!(Spec::parse(&bad).unwrap_err().to_string().contains("report budget"));
+        assert!(Spec::parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("report budget"));
         let bad = SPEC.replace("seeds = \"0..3\"", "seeds = \"3..0\"");
         assert!(Spec::parse(&bad).is_err());
         let bad = SPEC.replace("dataset =", "datset =");
