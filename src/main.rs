@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use weaknas_harness::searcher::Registry;
 
-/// Reproduce and extend "Stronger NAS with Weaker Predictors" (WeakNAS) on tabular NAS benchmarks.
+/// Reproduce and extend "Stronger NAS with Weaker Predictors" (WeakNAS) on tabular NAS benchmarks and in open domain.
 #[derive(Parser)]
 #[command(name = "weaknas", version, about)]
 struct Cli {
@@ -27,6 +27,8 @@ enum Command {
     Reproduce(run_cmd::RunArgs),
     /// Compare a candidate result directory with a baseline one (exit code 1 on a regression).
     Compare(compare_cmd::CompareArgs),
+    /// Merge result directories (e.g. the shards of `run --shard i/n`) into one.
+    Merge(run_cmd::MergeArgs),
     /// List the methods a spec can name.
     Methods,
 }
@@ -61,6 +63,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(a) => run_cmd::run(a, false),
         Command::Reproduce(a) => run_cmd::run(a, true),
         Command::Compare(a) => compare_cmd::run(a),
+        Command::Merge(a) => run_cmd::merge(a).map(|_| std::process::ExitCode::SUCCESS),
         Command::Methods => {
             for e in registry().entries() {
                 println!("{:<18} {}", e.kind, e.about);

@@ -225,7 +225,7 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
         .iter()
         .filter_map(|b| {
             benches
-                .get(&b.benchmark)
+                .get(&b.key())
                 .ok()
                 .map(|l| format!("{}:{}", b.benchmark, l.sha256))
         })

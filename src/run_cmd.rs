@@ -30,11 +30,62 @@ pub struct RunArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Run only shard I of N (1-based) of the spec's runs, e.g. `--shard 2/4` on the second
+    /// of four machines (run k of the spec's fixed job order goes to shard k mod N + 1); merge
+    /// the shards' output directories with `weaknas merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+/// Arguments of `merge`.
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Target result directory (created if needed).
+    #[arg(long)]
+    pub into: PathBuf,
+    /// Result directories to merge into it.
+    #[arg(required = true)]
+    pub from: Vec<PathBuf>,
+}
+
+/// Parses `I/N` (1-based) into a 0-based (i, n).
+pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
+    let bad = || anyhow::anyhow!("invalid --shard {s:?}: expected I/N with 1 <= I <= N, e.g. 2/4");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let i: usize = i.trim().parse().map_err(|_| bad())?;
+    let n: usize = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i - 1, n))
+}
+
+/// `weaknas merge`.
+pub fn merge(args: MergeArgs) -> Result<()> {
+    for from in &args.from {
+        let s = weaknas_results::merge_results(&args.into, from)?;
+        println!(
+            "{} -> {}: {} runs added, {} already there (identical), {} evaluations added",
+            from.display(),
+            args.into.display(),
+            s.added,
+            s.duplicates,
+            s.evaluations_added
+        );
+    }
+    Ok(())
 }
 
 /// Runs a spec; with `render`, also writes tables, figures and index.md.
 pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
     let spec = Spec::load(&args.spec)?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    if render && shard.is_some() {
+        bail!(
+            "--shard runs part of a spec: use `weaknas run --shard`, merge the shards with \
+             `weaknas merge`, then `weaknas reproduce` on the merged directory"
+        );
+    }
     let out = args
         .out
         .clone()
@@ -59,11 +110,17 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
         progress: !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         diagnostics: !args.no_diagnostics,
         record_rankings: record as usize,
+        evaluations: Some(out.join("evaluations")),
+        shard,
     };
     let sink = ParquetTraceSink::new(&out);
     let summary = runner::run_spec(&spec, &registry, &benches, &sink, &opts)?;
+    let shard_note = match shard {
+        Some((i, n)) => format!(" (shard {}/{n})", i + 1),
+        None => String::new(),
+    };
     println!(
-        "{}: {} runs, {} already done, {} ran, {} failed -> {}",
+        "{}{shard_note}: {} runs, {} already done, {} ran, {} failed -> {}",
         spec.name,
         summary.total,
         summary.skipped,

@@ -22,7 +22,7 @@
 //!
 //! [`SearchSpace::mutate`]: weaknas_harness::space::SearchSpace::mutate
 
-use crate::util::{exhausted, query_new, UnqueriedPool};
+use crate::util::{exhausted, query_new, query_new_many, UnqueriedPool};
 use anyhow::{bail, Result};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -104,13 +104,25 @@ impl Searcher for RegularizedEvolution {
         let p = self.config.population_size;
         let mut pool = UnqueriedPool::new(ctx.oracle);
         let mut population: VecDeque<(CellId, f64)> = VecDeque::with_capacity(p + 1);
+        // The initial population is drawn and evaluated as a batch (concurrently by an
+        // open-domain evaluator); failed evaluations are charged and replaced.
         while population.len() < p && ctx.oracle.remaining() > 0 {
-            let cell = pool
-                .draw(ctx.oracle, ctx.rng)
-                .ok_or_else(|| exhausted(KIND, ctx.oracle))?;
-            if let Some(v) = query_new(ctx, cell)? {
-                population.push_back((cell, v));
+            let want = (p - population.len()).min(ctx.oracle.remaining());
+            let mut batch = Vec::with_capacity(want);
+            for _ in 0..want {
+                batch.push(
+                    pool.draw(ctx.oracle, ctx.rng)
+                        .ok_or_else(|| exhausted(KIND, ctx.oracle))?,
+                );
             }
+            for (c, v) in batch.iter().zip(query_new_many(ctx, &batch)?) {
+                if let Some(v) = v {
+                    population.push_back((*c, v));
+                }
+            }
+        }
+        if population.is_empty() {
+            bail!("{KIND}: every evaluation of the initial population failed");
         }
         while ctx.oracle.remaining() > 0 {
             let mut parent = population[ctx.rng.random_range(0..population.len())];
@@ -122,7 +134,8 @@ impl Searcher for RegularizedEvolution {
             }
             let child = self.child(ctx, parent.0, &mut pool)?;
             let Some(v) = query_new(ctx, child)? else {
-                bail!("{KIND}: child {child} could not be queried");
+                // A failed evaluation (charged): the child does not join the population.
+                continue;
             };
             population.push_back((child, v));
             if population.len() > p {

@@ -4,7 +4,8 @@
 //! Iteration labels: the q-th charged query (0-based) is labelled `q / 10`
 //! ([`crate::ITERATION_BLOCK`]), so its per-iteration rows line up with WeakNAS's.
 
-use crate::util::{exhausted, query_new, UnqueriedPool};
+use crate::util::{exhausted, query_new_many, UnqueriedPool};
+use crate::ITERATION_BLOCK;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use weaknas_harness::searcher::{parse_params, BuildInfo, SearchContext, Searcher};
@@ -37,11 +38,18 @@ impl RandomSearch {
 impl Searcher for RandomSearch {
     fn run(&mut self, ctx: &mut SearchContext<'_>) -> Result<()> {
         let mut pool = UnqueriedPool::new(ctx.oracle);
+        // A block of draws at a time, evaluated together (concurrently by an open-domain
+        // evaluator); the same cells and labels as querying one by one.
         while ctx.oracle.remaining() > 0 {
-            let Some(cell) = pool.draw(ctx.oracle, ctx.rng) else {
-                return Err(exhausted(KIND, ctx.oracle));
-            };
-            query_new(ctx, cell)?;
+            let n = ctx.oracle.remaining().min(ITERATION_BLOCK);
+            let mut block = Vec::with_capacity(n);
+            for _ in 0..n {
+                let Some(cell) = pool.draw(ctx.oracle, ctx.rng) else {
+                    return Err(exhausted(KIND, ctx.oracle));
+                };
+                block.push(cell);
+            }
+            query_new_many(ctx, &block)?;
         }
         Ok(())
     }

@@ -85,19 +85,36 @@ impl Searcher for StrongPredictor {
         ctx.oracle.set_iteration(0);
         let mut pool = UnqueriedPool::new(ctx.oracle);
         let mut train: Vec<(CellId, f64)> = Vec::with_capacity(cfg.init);
+        // Drawn in batches (evaluated concurrently by an open-domain evaluator); a failed
+        // evaluation is charged and replaced by a new draw.
         while train.len() < cfg.init && ctx.oracle.remaining() > 0 {
-            let cell = pool
-                .draw(ctx.oracle, ctx.rng)
-                .ok_or_else(|| exhausted(KIND, ctx.oracle))?;
-            if let Some(v) = ctx.try_query_new(cell)? {
-                train.push((cell, v));
+            let want = (cfg.init - train.len()).min(ctx.oracle.remaining());
+            let mut batch = Vec::with_capacity(want);
+            for _ in 0..want {
+                batch.push(
+                    pool.draw(ctx.oracle, ctx.rng)
+                        .ok_or_else(|| exhausted(KIND, ctx.oracle))?,
+                );
             }
+            for (c, v) in batch.iter().zip(ctx.try_query_many(&batch)?) {
+                if let Some(v) = v {
+                    train.push((*c, v));
+                }
+            }
+        }
+        if train.is_empty() {
+            anyhow::bail!("{KIND}: every evaluation of the initial sample failed");
         }
         if ctx.oracle.remaining() == 0 {
             return Ok(());
         }
         let (mean, std) = match cfg.normalize {
-            Normalize::Space => ctx.oracle.space_statistics(),
+            Normalize::Space => ctx.oracle.space_statistics().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{KIND}: normalize = \"space\" needs space-wide statistics of the search \
+                     metric, which only tabular benchmarks have; use normalize = \"queried\""
+                )
+            })?,
             Normalize::Queried => {
                 let n = train.len() as f64;
                 let m = train.iter().map(|t| t.1).sum::<f64>() / n;
@@ -114,11 +131,18 @@ impl Searcher for StrongPredictor {
         let scores = predictor.predict(ctx.features.view());
         ctx.report_ranking(0, &scores);
         ctx.oracle.set_iteration(1);
-        for cell in rank_desc(&scores) {
-            if ctx.oracle.remaining() == 0 {
+        // Best-predicted unqueried cells, a block at a time (concurrent where possible).
+        let mut ranked = rank_desc(&scores).into_iter();
+        while ctx.oracle.remaining() > 0 {
+            let block: Vec<CellId> = ranked
+                .by_ref()
+                .filter(|&c| !ctx.oracle.is_queried(c) && ctx.oracle.has_value(c))
+                .take(ctx.oracle.remaining().min(crate::ITERATION_BLOCK))
+                .collect();
+            if block.is_empty() {
                 break;
             }
-            ctx.try_query_new(cell)?;
+            ctx.try_query_many(&block)?;
         }
         if ctx.oracle.remaining() > 0 {
             return Err(exhausted(KIND, ctx.oracle));

@@ -21,6 +21,25 @@ pub(crate) fn query_new(ctx: &mut SearchContext<'_>, cell: CellId) -> Result<Opt
     ctx.try_query_new(cell)
 }
 
+/// Queries several new cells (concurrently where the evaluator can), in chunks that end at
+/// [`ITERATION_BLOCK`] boundaries so each query carries the same iteration label as when
+/// queried one by one; one entry per cell (`None`: skipped, refused or failed).
+pub(crate) fn query_new_many(
+    ctx: &mut SearchContext<'_>,
+    cells: &[CellId],
+) -> Result<Vec<Option<f64>>> {
+    let mut out = Vec::with_capacity(cells.len());
+    let mut i = 0;
+    while i < cells.len() {
+        let used = ctx.oracle.used();
+        ctx.oracle.set_iteration((used / ITERATION_BLOCK) as u32);
+        let n = (ITERATION_BLOCK - used % ITERATION_BLOCK).min(cells.len() - i);
+        out.extend(ctx.try_query_many(&cells[i..i + n])?);
+        i += n;
+    }
+    Ok(out)
+}
+
 /// Every cell that has a value and was not queried when the pool was made, drawn uniformly
 /// without replacement. Cells queried after the pool was made (by another route) are skipped
 /// lazily at draw time, so every draw is uniform over the cells still unqueried.

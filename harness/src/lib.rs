@@ -6,6 +6,7 @@
 //! runner ([`runner`]). This crate never compiles polars or plotters.
 
 pub mod diagnostics;
+pub mod evaluator;
 pub mod expectation;
 pub mod fsutil;
 pub mod home;

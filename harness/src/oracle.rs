@@ -12,11 +12,12 @@
 //! Each first query of a cell is charged against the budget; repeats are counted, not
 //! charged; a query of a new cell past the budget is refused.
 
+use crate::evaluator::tabular::TabularEvaluator;
+use crate::evaluator::Evaluator;
 use crate::rng::SeedRng;
 use crate::space::CellId;
 use crate::store::{BenchmarkStore, Column};
 use anyhow::{bail, Result};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Instant;
@@ -61,6 +62,9 @@ pub enum QueryError {
     /// The store has no value of the search metric for this cell.
     #[error("cell {0} has no value of the search metric")]
     Missing(CellId),
+    /// The evaluation failed (after the evaluator's retries); the query was charged.
+    #[error("evaluation of cell {0} failed: {1}")]
+    Failed(CellId, String),
 }
 
 /// One query as the oracle saw it.
@@ -72,7 +76,7 @@ pub struct QueryEvent {
     pub iteration: u32,
     /// Whether it was charged (first query of this cell).
     pub charged: bool,
-    /// The search-metric value returned.
+    /// The search-metric value returned (NaN for a failed evaluation).
     pub value: f64,
     /// Seconds since the oracle was created.
     pub wall_s: f64,
@@ -80,127 +84,146 @@ pub struct QueryEvent {
 
 /// The searcher's handle: search metric only, budget-charged.
 pub struct SearchOracle {
-    search: Arc<Column>,
-    noise: NoiseModel,
-    noise_rng: SeedRng,
-    run_trial: Vec<u8>,
+    eval: Box<dyn Evaluator>,
     budget: usize,
     queried: Vec<bool>,
+    first: Vec<f64>,
+    failures: Vec<(CellId, String)>,
     order: Vec<CellId>,
     repeats: usize,
     iteration: u32,
     events: Vec<QueryEvent>,
     start: Instant,
-    space_mean: f64,
-    space_std: f64,
 }
 
 impl SearchOracle {
-    /// A handle over a search-metric column. `noise_rng` draws trials (never the searcher's
-    /// stream). Errors if the budget exceeds the number of cells with a value.
+    /// A handle over a search-metric column (a [`TabularEvaluator`]). `noise_rng` draws
+    /// trials (never the searcher's stream). Errors if the budget exceeds the number of
+    /// cells with a value.
     pub fn new(
         search: Arc<Column>,
         noise: NoiseModel,
         budget: usize,
         noise_rng: SeedRng,
     ) -> Result<Self> {
-        let n = search.values.len() / search.trials.max(1);
-        let means = search.means();
-        let present: Vec<f64> = means.iter().copied().filter(|v| !v.is_nan()).collect();
-        if budget > present.len() {
+        let key = search.key.clone();
+        let eval = TabularEvaluator::new(search, noise, noise_rng)?;
+        if budget > eval.num_present() {
             bail!(
-                "query budget {budget} is larger than the space ({} cells with a value of {})",
-                present.len(),
-                search.key
+                "query budget {budget} is larger than the space ({} cells with a value of {key})",
+                eval.num_present(),
             );
         }
-        let mean = present.iter().sum::<f64>() / present.len() as f64;
-        let var = present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / present.len() as f64;
-        let mut noise_rng = noise_rng;
-        let run_trial = match noise {
-            NoiseModel::TrialPerRun => (0..n)
-                .map(|c| {
-                    let avail: Vec<u8> = (0..search.trials as u8)
-                        .filter(|&t| !search.cell(c)[t as usize].is_nan())
-                        .collect();
-                    if avail.is_empty() {
-                        0
-                    } else {
-                        avail[noise_rng.random_range(0..avail.len())]
-                    }
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+        Self::with_evaluator(Box::new(eval), budget)
+    }
+
+    /// A handle over any evaluator. Errors if the budget exceeds the number of cells.
+    pub fn with_evaluator(eval: Box<dyn Evaluator>, budget: usize) -> Result<Self> {
+        let n = eval.num_cells();
+        if budget > n {
+            bail!("query budget {budget} is larger than the space ({n} cells)");
+        }
         Ok(Self {
-            search,
-            noise,
-            noise_rng,
-            run_trial,
+            eval,
             budget,
             queried: vec![false; n],
+            first: vec![f64::NAN; n],
+            failures: Vec::new(),
             order: Vec::with_capacity(budget),
             repeats: 0,
             iteration: 0,
             events: Vec::with_capacity(budget),
             start: Instant::now(),
-            space_mean: mean,
-            space_std: var.sqrt(),
         })
     }
 
-    fn draw(&mut self, cell: CellId) -> f64 {
-        let c = cell as usize;
-        match self.noise {
-            NoiseModel::Mean => self.search.mean(c),
-            NoiseModel::TrialPerRun => self.search.cell(c)[self.run_trial[c] as usize],
-            NoiseModel::TrialPerQuery => {
-                let vals: Vec<f64> = self
-                    .search
-                    .cell(c)
-                    .iter()
-                    .copied()
-                    .filter(|v| !v.is_nan())
-                    .collect();
-                if vals.is_empty() {
-                    f64::NAN
-                } else {
-                    vals[self.noise_rng.random_range(0..vals.len())]
-                }
-            }
-        }
+    /// Queries a cell's search metric. A new cell is charged; a repeat is counted, not
+    /// charged (under `Mean` and `TrialPerRun` it returns the same value). A failed
+    /// evaluation is charged too (it cost the compute) and returns [`QueryError::Failed`].
+    pub fn query(&mut self, cell: CellId) -> Result<f64, QueryError> {
+        self.query_many(&[cell]).pop().expect("one result per cell")
     }
 
-    /// Queries a cell's search metric. A new cell is charged; a repeat is counted, not
-    /// charged (under `Mean` and `TrialPerRun` it returns the same value).
-    pub fn query(&mut self, cell: CellId) -> Result<f64, QueryError> {
-        let c = cell as usize;
-        if c >= self.queried.len() {
-            return Err(QueryError::UnknownCell(cell));
+    /// Queries several cells at once, one result per cell in order. New cells are
+    /// evaluated together — concurrently where the evaluator can (a command evaluator
+    /// trains them in parallel) — and charged in order until the budget is spent; the rest
+    /// are refused. Equivalent to querying them one by one for a tabular evaluator.
+    pub fn query_many(&mut self, cells: &[CellId]) -> Vec<Result<f64, QueryError>> {
+        let n = self.queried.len();
+        let mut fresh: Vec<CellId> = Vec::new();
+        let mut pending = std::collections::HashSet::new();
+        let mut plan: Vec<Result<bool, QueryError>> = Vec::with_capacity(cells.len());
+        for &cell in cells {
+            let c = cell as usize;
+            if c >= n {
+                plan.push(Err(QueryError::UnknownCell(cell)));
+            } else if self.queried[c] || pending.contains(&cell) {
+                plan.push(Ok(false));
+            } else if !self.eval.can_evaluate(cell) {
+                plan.push(Err(QueryError::Missing(cell)));
+            } else if self.order.len() + fresh.len() >= self.budget {
+                plan.push(Err(QueryError::BudgetExhausted(self.budget)));
+            } else {
+                pending.insert(cell);
+                fresh.push(cell);
+                plan.push(Ok(true));
+            }
         }
-        let charged = !self.queried[c];
-        if charged && self.order.len() >= self.budget {
-            return Err(QueryError::BudgetExhausted(self.budget));
-        }
-        let value = self.draw(cell);
-        if value.is_nan() {
-            return Err(QueryError::Missing(cell));
-        }
-        if charged {
-            self.queried[c] = true;
-            self.order.push(cell);
+        let outcomes = if fresh.is_empty() {
+            Vec::new()
         } else {
-            self.repeats += 1;
-        }
+            self.eval.evaluate(&fresh)
+        };
         let wall_s = self.start.elapsed().as_secs_f64();
-        self.events.push(QueryEvent {
-            cell,
-            iteration: self.iteration,
-            charged,
-            value,
-            wall_s,
-        });
-        Ok(value)
+        for (&cell, outcome) in fresh.iter().zip(outcomes) {
+            self.queried[cell as usize] = true;
+            self.order.push(cell);
+            match outcome {
+                Ok(v) => self.first[cell as usize] = v,
+                Err(e) => self.failures.push((cell, e)),
+            }
+        }
+        let mut out = Vec::with_capacity(cells.len());
+        for (&cell, p) in cells.iter().zip(plan) {
+            let charged = match p {
+                Err(e) => {
+                    out.push(Err(e));
+                    continue;
+                }
+                Ok(charged) => charged,
+            };
+            let c = cell as usize;
+            let first = self.first[c];
+            let value = if first.is_nan() {
+                f64::NAN
+            } else if charged {
+                first
+            } else {
+                self.eval.repeat(cell, first)
+            };
+            if !charged {
+                self.repeats += 1;
+            }
+            self.events.push(QueryEvent {
+                cell,
+                iteration: self.iteration,
+                charged,
+                value,
+                wall_s,
+            });
+            out.push(if value.is_nan() {
+                let msg = self
+                    .failures
+                    .iter()
+                    .find(|f| f.0 == cell)
+                    .map(|f| f.1.clone())
+                    .unwrap_or_else(|| "no value".into());
+                Err(QueryError::Failed(cell, msg))
+            } else {
+                Ok(value)
+            });
+        }
+        out
     }
 
     /// Labels the following queries with a searcher iteration.
@@ -215,7 +238,7 @@ impl SearchOracle {
     pub fn budget(&self) -> usize {
         self.budget
     }
-    /// Charged queries so far.
+    /// Charged queries so far (failed evaluations included).
     pub fn used(&self) -> usize {
         self.order.len()
     }
@@ -239,15 +262,20 @@ impl SearchOracle {
     pub fn num_cells(&self) -> usize {
         self.queried.len()
     }
-    /// Whether a cell has a search-metric value (cells without one are never queryable).
+    /// Whether a cell can be queried (cells without a value of the search metric never are).
     pub fn has_value(&self, cell: CellId) -> bool {
-        self.search.present(cell as usize) > 0
+        self.eval.can_evaluate(cell)
     }
-    /// Mean and population std of the search metric over the whole space. The official
+    /// Failed evaluations so far (cell, why); they were charged.
+    pub fn failures(&self) -> &[(CellId, String)] {
+        &self.failures
+    }
+    /// Mean and population std of the search metric over the whole space, where the
+    /// evaluator knows them (tabular benchmarks; `None` in open-domain search). The official
     /// WeakNAS code normalises its targets with these: a documented peek at space-wide
     /// statistics (no per-cell value), used only where a method's option asks for it.
-    pub fn space_statistics(&self) -> (f64, f64) {
-        (self.space_mean, self.space_std)
+    pub fn space_statistics(&self) -> Option<(f64, f64)> {
+        self.eval.space_statistics()
     }
     /// Every query event so far.
     pub fn events(&self) -> &[QueryEvent] {
@@ -439,7 +467,7 @@ mod tests {
         let means = [2.0, 2.0, 5.0, 5.0, 0.0];
         let m = means.iter().sum::<f64>() / 5.0;
         let s = (means.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / 5.0).sqrt();
-        let (a, b) = o.space_statistics();
+        let (a, b) = o.space_statistics().unwrap();
         assert!((a - m).abs() < 1e-12 && (b - s).abs() < 1e-12);
     }
 }

@@ -1,7 +1,7 @@
 //! The [`Searcher`] trait, the context a search runs in, and the method registry.
 
 use crate::matrix::Matrix;
-use crate::oracle::SearchOracle;
+use crate::oracle::{QueryError, SearchOracle};
 use crate::predictor::Threads;
 use crate::rng::SeedRng;
 use crate::space::{CellId, SearchSpace};
@@ -55,7 +55,49 @@ impl SearchContext<'_> {
         {
             return Ok(None);
         }
-        Ok(Some(self.oracle.query(cell)?))
+        match self.oracle.query(cell) {
+            Ok(v) => Ok(Some(v)),
+            Err(QueryError::Failed(c, why)) => {
+                tracing::warn!("evaluation of cell {c} failed: {why}");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Queries several cells at once (concurrently where the evaluator can), skipping
+    /// those already queried or without a value and stopping at the budget; one entry per
+    /// given cell: `Some(value)` for a new, charged, successful query, else `None` (a
+    /// failed evaluation is charged and gives `None`).
+    pub fn try_query_many(&mut self, cells: &[CellId]) -> Result<Vec<Option<f64>>> {
+        let mut take = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for &c in cells {
+            if take.len() >= self.oracle.remaining() {
+                break;
+            }
+            if (c as usize) < self.oracle.num_cells()
+                && !self.oracle.is_queried(c)
+                && self.oracle.has_value(c)
+                && seen.insert(c)
+            {
+                take.push(c);
+            }
+        }
+        let results = self.oracle.query_many(&take);
+        let mut by_cell = std::collections::HashMap::new();
+        for (&c, r) in take.iter().zip(results) {
+            match r {
+                Ok(v) => {
+                    by_cell.insert(c, v);
+                }
+                Err(QueryError::Failed(c, why)) => {
+                    tracing::warn!("evaluation of cell {c} failed: {why}");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(cells.iter().map(|c| by_cell.remove(c)).collect())
     }
 }
 

@@ -37,9 +37,11 @@ pub struct RunMeta {
     pub data_sha256: String,
     /// Harness version.
     pub harness_version: String,
-    /// Best search-metric mean over the space.
+    /// Best search-metric mean over the space (NaN where unknown: open-domain search).
+    #[serde(deserialize_with = "nan_if_null")]
     pub search_optimum: f64,
-    /// Best report-metric mean over the space.
+    /// Best report-metric mean over the space (NaN where unknown).
+    #[serde(deserialize_with = "nan_if_null")]
     pub report_optimum: f64,
     /// Wall time of the whole run, seconds.
     pub wall_s: f64,

@@ -250,7 +250,14 @@ impl Searcher for WeakNas {
         let candidates: Vec<CellId> = (0..ctx.oracle.num_cells() as CellId)
             .filter(|&c| ctx.oracle.has_value(c))
             .collect();
-        let (space_mean, space_std) = ctx.oracle.space_statistics();
+        let space_stats = ctx.oracle.space_statistics();
+        if cfg.normalize == Normalize::Space && space_stats.is_none() {
+            bail!(
+                "weaknas: normalize = \"space\" needs space-wide statistics of the search \
+                 metric, which only tabular benchmarks have; use normalize = \"queried\""
+            );
+        }
+        let (space_mean, space_std) = space_stats.unwrap_or((0.0, 1.0));
         let members = if cfg.sampling == Sampling::Ei {
             cfg.ensemble
         } else {
@@ -261,9 +268,17 @@ impl Searcher for WeakNas {
         // Iteration 0: I uniform samples.
         ctx.oracle.set_iteration(0);
         let mut train: Vec<(CellId, f64)> = Vec::with_capacity(budget);
-        for i in sample(ctx.rng, candidates.len(), self.init.min(candidates.len())) {
-            let c = candidates[i];
-            train.push((c, ctx.oracle.query(c)?));
+        let first: Vec<CellId> = sample(ctx.rng, candidates.len(), self.init.min(candidates.len()))
+            .into_iter()
+            .map(|i| candidates[i])
+            .collect();
+        for (c, v) in first.iter().zip(ctx.try_query_many(&first)?) {
+            if let Some(v) = v {
+                train.push((*c, v));
+            }
+        }
+        if train.is_empty() {
+            bail!("weaknas: every evaluation of the initial sample failed");
         }
         let mut k = 0usize;
         loop {
@@ -355,8 +370,10 @@ impl Searcher for WeakNas {
                 bail!("weaknas: no unqueried cell left to sample");
             }
             let mut new = Vec::with_capacity(chosen.len());
-            for c in chosen {
-                new.push((c, ctx.oracle.query(c)?));
+            for (c, v) in chosen.iter().zip(ctx.try_query_many(&chosen)?) {
+                if let Some(v) = v {
+                    new.push((*c, v));
+                }
             }
             train = match cfg.keep_old {
                 KeepOld::All => {

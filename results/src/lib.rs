@@ -25,6 +25,7 @@ pub mod compare;
 pub mod curves;
 pub mod export;
 pub mod figures;
+pub mod merge;
 pub mod ranking;
 pub mod reference;
 pub mod report;
@@ -42,6 +43,7 @@ pub use compare::{
 pub use curves::{run_curves, GroupKey, Measure, RunCurve, TaskKey};
 pub use export::{export_store, store_frame, ExportFormat};
 pub use figures::{curve, diagnostics_series, Band, CurveSeries, Diagnostic, DiagnosticSeries};
+pub use merge::{merge_results, MergeSummary};
 pub use ranking::{rank_methods, ranking_table, MethodRanking};
 pub use reference::{bundled_references, load_references, Reference, Status, Unit};
 pub use report::{

@@ -373,6 +373,12 @@ pub fn list_runs(dir: &Path) -> Result<Vec<String>> {
     Ok(ids)
 }
 
+/// Whether two run metas are the same (NaN fields, e.g. the unknown optimum of an
+/// open-domain run, compare equal to NaN).
+fn same_meta(a: &RunMeta, b: &RunMeta) -> bool {
+    serde_json::to_string(a).ok() == serde_json::to_string(b).ok()
+}
+
 /// Reads one stored run.
 pub fn load_trace(dir: &Path, run_id: &str) -> Result<RunTrace> {
     let sink = ParquetTraceSink::new(dir);
@@ -387,7 +393,7 @@ pub fn load_trace(dir: &Path, run_id: &str) -> Result<RunTrace> {
         );
     }
     let (imeta, iterations) = read_iterations(&ip)?;
-    if imeta != meta || meta.run_id != run_id {
+    if !same_meta(&imeta, &meta) || meta.run_id != run_id {
         bail!(
             "{}: run {run_id}: query and iteration files disagree on the run meta",
             dir.display()
@@ -397,7 +403,7 @@ pub fn load_trace(dir: &Path, run_id: &str) -> Result<RunTrace> {
     let rp = sink.rankings_path(run_id);
     let rankings = if rp.is_file() {
         let (rmeta, rows) = read_rankings(&rp)?;
-        if rmeta != meta {
+        if !same_meta(&rmeta, &meta) {
             bail!(
                 "{}: run {run_id}: query and rankings files disagree on the run meta",
                 dir.display()

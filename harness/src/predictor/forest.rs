@@ -302,6 +302,8 @@ fn build_tree(c: &ForestConfig, fd: &FitData<'_>, seed: [u8; 32], s: &mut Scratc
 
 impl Predictor for RandomForest {
     fn fit(&mut self, x: MatRef<'_>, y: &[f32], rng: &mut SeedRng) -> Result<()> {
+        self.trees.clear();
+        self.cols = 0;
         self.config.validate()?;
         let (n, d) = (x.rows, x.cols);
         if n == 0 || y.len() != n || d == 0 {

@@ -139,6 +139,8 @@ fn to_col_major(x: MatRef<'_>) -> Vec<f64> {
 
 impl Predictor for Gbdt {
     fn fit(&mut self, x: MatRef<'_>, y: &[f32], rng: &mut SeedRng) -> Result<()> {
+        self.trees.clear();
+        self.cols = 0;
         let c = &self.config;
         c.validate()?;
         if x.rows == 0 || y.len() != x.rows || x.cols == 0 {

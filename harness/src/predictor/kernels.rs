@@ -444,29 +444,65 @@ pub(crate) fn adam<const WEIGHTS: bool>(
     adam_body::<WEIGHTS>(w, m, v, raw, s)
 }
 
-/// Adds `bias` to every row of `z` (row-major, `bias.len()` columns) and applies ReLU when
-/// `relu` (scikit-learn: `z += b; np.maximum(z, 0, out=z)`).
-pub(crate) fn bias_act(z: &mut [f32], bias: &[f32], relu: bool) {
-    let c = bias.len();
-    for row in z.chunks_exact_mut(c) {
-        if relu {
-            for (x, b) in row.iter_mut().zip(bias) {
-                let t = *x + *b;
-                *x = if t > 0.0 { t } else { 0.0 };
+/// Defines a function whose body is compiled for AVX-512, AVX2 and the baseline, picking the
+/// widest the CPU has at run time. Bodies are elementwise with IEEE-exact operations, so every
+/// version gives the same bits.
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+        $(#[$m])* $vis fn $name($($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f")]
+            fn v4($($arg: $ty),*) {
+                body($($arg),*)
             }
-        } else {
-            for (x, b) in row.iter_mut().zip(bias) {
-                *x += *b;
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2")]
+            fn v3($($arg: $ty),*) {
+                body($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports avx512f (checked).
+                    return unsafe { v4($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports avx2 (checked).
+                    return unsafe { v3($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
+multiversion! {
+    /// Adds `bias` to every row of `z` (row-major, `bias.len()` columns) and applies ReLU when
+    /// `relu` (scikit-learn: `z += b; np.maximum(z, 0, out=z)`).
+    pub(crate) fn bias_act(z: &mut [f32], bias: &[f32], relu: bool) {
+        let c = bias.len();
+        for row in z.chunks_exact_mut(c) {
+            if relu {
+                for (x, b) in row.iter_mut().zip(bias) {
+                    let t = *x + *b;
+                    *x = if t > 0.0 { t } else { 0.0 };
+                }
+            } else {
+                for (x, b) in row.iter_mut().zip(bias) {
+                    *x += *b;
+                }
             }
         }
     }
 }
 
-/// ReLU derivative applied in place: `delta[act == 0] = 0` (scikit-learn's rule).
-pub(crate) fn relu_mask(delta: &mut [f32], act: &[f32]) {
-    for (d, a) in delta.iter_mut().zip(act) {
-        if *a == 0.0 {
-            *d = 0.0;
+multiversion! {
+    /// ReLU derivative applied in place: `delta[act == 0] = 0` (scikit-learn's rule).
+    pub(crate) fn relu_mask(delta: &mut [f32], act: &[f32]) {
+        for (d, a) in delta.iter_mut().zip(act) {
+            *d = if *a == 0.0 { 0.0 } else { *d };
         }
     }
 }

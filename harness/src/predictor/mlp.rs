@@ -286,6 +286,10 @@ struct Trainer {
 
 impl Predictor for Mlp {
     fn fit(&mut self, x: MatRef<'_>, y: &[f32], rng: &mut SeedRng) -> Result<()> {
+        // A failed fit leaves the model unfitted, never the previous fit.
+        self.layers.clear();
+        self.loss_curve.clear();
+        self.steps = 0;
         self.config.validate()?;
         let (n, d) = (x.rows, x.cols);
         if n == 0 || y.len() != n {

@@ -21,6 +21,16 @@ pub struct LoadedBenchmark {
     pub space: Arc<dyn SearchSpace>,
     /// Feature matrix of the whole space.
     pub features: Arc<Matrix>,
+    /// Open-domain benchmarks: the candidate pool (the space) and the evaluator command.
+    pub open: Option<OpenDomain>,
+}
+
+/// What an open-domain benchmark adds: its pool and command.
+pub struct OpenDomain {
+    /// The candidate pool (also `space`).
+    pub pool: Arc<crate::space::cells::GenotypePool>,
+    /// The command that trains a candidate.
+    pub evaluator: crate::evaluator::command::CommandConfig,
 }
 
 impl LoadedBenchmark {
@@ -41,7 +51,25 @@ impl LoadedBenchmark {
             sha256,
             space,
             features,
+            open: None,
         })
+    }
+
+    /// An open-domain benchmark: its pool, drawn from the entry, and its command.
+    pub fn open_domain(entry: &super::spec::BenchmarkEntry) -> Result<Self> {
+        use super::open_domain::{build_pool, checksum};
+        let Some(evaluator) = entry.evaluator.clone() else {
+            bail!("benchmark {} has no evaluator", entry.benchmark);
+        };
+        let pool_spec = entry.pool.clone().unwrap_or_default();
+        let pool = Arc::new(build_pool(&entry.benchmark, &pool_spec)?);
+        let sha = checksum(&entry.benchmark, &pool_spec, &evaluator);
+        // No stored metric: values come from the command (an empty store of the pool's size).
+        let store = BenchmarkStore::new(&entry.benchmark, SearchSpace::num_cells(pool.as_ref()));
+        let space: Arc<dyn SearchSpace> = pool.clone();
+        let mut b = Self::new(store, sha, space)?;
+        b.open = Some(OpenDomain { pool, evaluator });
+        Ok(b)
     }
 }
 
@@ -97,7 +125,14 @@ impl BenchmarkSet {
     pub fn for_spec(spec: &super::Spec) -> Result<Self> {
         let mut s = Self::new();
         for b in &spec.benchmarks {
-            s.load(&b.benchmark, b.store.as_deref())?;
+            if b.is_open_domain() {
+                if !s.map.contains_key(&b.key()) {
+                    let loaded = LoadedBenchmark::open_domain(b)?;
+                    s.insert(&b.key(), loaded);
+                }
+            } else {
+                s.load(&b.benchmark, b.store.as_deref())?;
+            }
         }
         Ok(s)
     }

@@ -10,21 +10,27 @@
 
 pub mod benchmarks;
 pub mod observer;
+pub mod open_domain;
 pub mod spec;
 
 pub use benchmarks::{BenchmarkSet, LoadedBenchmark};
 pub use spec::Spec;
 
-use crate::oracle::resolve;
+use crate::evaluator::command::{CommandEvaluator, CommandPool};
+use crate::oracle::{resolve, ReportView, SearchOracle};
 use crate::predictor::Threads;
 use crate::rng;
 use crate::searcher::{BuildInfo, Registry, SearchContext};
+use crate::space::CellId;
 use crate::trace::{IterationRow, QueryRow, RunMeta, RunTrace, TraceSink};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use observer::DiagnosticsObserver;
+use open_domain::PoolCandidates;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use spec::{BenchmarkEntry, MethodEntry};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Options of one invocation of the runner.
@@ -43,6 +49,12 @@ pub struct RunOptions {
     /// Record the predicted top-k of every ranking (0 = off; the spec's
     /// `outputs.record_rankings` sets it for `reproduce`).
     pub record_rankings: usize,
+    /// Where open-domain evaluations are journaled (`<dir>/<benchmark>-<dataset>/`); the
+    /// CLI sets `<out>/evaluations`. Default: `$WEAKNAS_HOME/evaluations`.
+    pub evaluations: Option<std::path::PathBuf>,
+    /// Run only shard `i` of `n` (0-based) of the spec's jobs: job `k` (in [`jobs`] order)
+    /// belongs to shard `k % n`. Shards' result directories merge without duplicates.
+    pub shard: Option<(usize, usize)>,
 }
 
 impl Default for RunOptions {
@@ -54,6 +66,8 @@ impl Default for RunOptions {
             progress: false,
             diagnostics: true,
             record_rankings: 0,
+            evaluations: None,
+            shard: None,
         }
     }
 }
@@ -90,7 +104,7 @@ pub struct RunSummary {
 pub fn jobs(spec: &Spec, benches: &BenchmarkSet, seeds: &[u64]) -> Result<Vec<Job>> {
     let mut out = Vec::new();
     for bench in &spec.benchmarks {
-        let loaded = benches.get(&bench.benchmark)?;
+        let loaded = benches.get(&bench.key())?;
         for method in &spec.methods {
             if method
                 .benchmarks
@@ -141,10 +155,21 @@ pub fn run_spec(
         Some(s) => s.clone(),
         None => spec.seeds.to_vec()?,
     };
-    let all = jobs(spec, benches, &seeds)?;
+    let mut all = jobs(spec, benches, &seeds)?;
+    if let Some((i, n)) = opts.shard {
+        if n == 0 || i >= n {
+            bail!("shard {i}/{n}: expected 0 <= i < n");
+        }
+        all = all
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % n == i)
+            .map(|(_, j)| j)
+            .collect();
+    }
     // Check every method's parameters before spending any compute.
     for bench in &spec.benchmarks {
-        let loaded = benches.get(&bench.benchmark)?;
+        let loaded = benches.get(&bench.key())?;
         for m in &spec.methods {
             let info = BuildInfo {
                 space: loaded.space.name().to_string(),
@@ -153,6 +178,9 @@ pub fn run_spec(
             registry
                 .build(&m.method, &m.params, &info)
                 .with_context(|| format!("method {:?} of spec {}", m.name, spec.name))?;
+        }
+        if loaded.open.is_some() {
+            continue;
         }
         resolve(
             &loaded.store,
@@ -201,8 +229,10 @@ pub fn run_spec(
     } else {
         Threads((cores / jobs).max(1))
     };
+    let pools = command_pools(spec, benches, opts)?;
     let exec = |j: &Job| -> (Job, Result<()>) {
-        let r = run_job(spec, registry, benches, j, threads, opts).and_then(|t| sink.write(&t));
+        let r = run_job_with(spec, registry, benches, j, threads, opts, &pools)
+            .and_then(|t| sink.write(&t));
         bar.inc(1);
         (j.clone(), r)
     };
@@ -227,6 +257,36 @@ pub fn run_spec(
     Ok(summary)
 }
 
+/// The shared command pools (journal, concurrency limit) of a spec's open-domain entries.
+pub fn command_pools(
+    spec: &Spec,
+    benches: &BenchmarkSet,
+    opts: &RunOptions,
+) -> Result<BTreeMap<String, Arc<CommandPool>>> {
+    let mut pools = BTreeMap::new();
+    for b in &spec.benchmarks {
+        let loaded = benches.get(&b.key())?;
+        let Some(open) = &loaded.open else { continue };
+        if pools.contains_key(&b.key()) {
+            continue;
+        }
+        let root = opts
+            .evaluations
+            .clone()
+            .unwrap_or_else(|| crate::home::weaknas_home().join("evaluations"));
+        let pool = CommandPool::new(
+            open.evaluator.clone(),
+            &b.contract.search,
+            &b.contract.report,
+            Arc::new(PoolCandidates(open.pool.clone())),
+            &root.join(b.key()),
+        )
+        .with_context(|| format!("benchmark {}", b.key()))?;
+        pools.insert(b.key(), Arc::new(pool));
+    }
+    Ok(pools)
+}
+
 /// Executes one run and returns its trace (not yet written).
 pub fn run_job(
     spec: &Spec,
@@ -236,24 +296,62 @@ pub fn run_job(
     threads: Threads,
     opts: &RunOptions,
 ) -> Result<RunTrace> {
+    let pools = command_pools(spec, benches, opts)?;
+    run_job_with(spec, registry, benches, job, threads, opts, &pools)
+}
+
+fn run_job_with(
+    spec: &Spec,
+    registry: &Registry,
+    benches: &BenchmarkSet,
+    job: &Job,
+    threads: Threads,
+    opts: &RunOptions,
+    pools: &BTreeMap<String, Arc<CommandPool>>,
+) -> Result<RunTrace> {
     let start = Instant::now();
-    let loaded = benches.get(&job.bench.benchmark)?;
+    let loaded = benches.get(&job.bench.key())?;
     let contract = &job.bench.contract;
-    let (mut oracle, view) = resolve(
-        &loaded.store,
-        contract,
-        spec.budget,
-        rng::stream(&job.entry, job.seed, "noise"),
-    )?;
+    let command_pool = pools.get(&job.bench.key()).cloned();
+    let (mut oracle, view) = match (&loaded.open, &command_pool) {
+        (Some(_), Some(pool)) => {
+            let n = loaded.space.num_cells();
+            let oracle = SearchOracle::with_evaluator(
+                Box::new(CommandEvaluator::new(pool.clone(), job.seed)),
+                spec.budget,
+            )?;
+            // No truth in open domain: report values come from the journal after the run.
+            let view = ReportView {
+                contract: contract.clone(),
+                search: Arc::new(crate::store::Column::missing(&contract.search, n, 1)),
+                search_mean: vec![f64::NAN; n],
+                report_mean: vec![f64::NAN; n],
+            };
+            (oracle, view)
+        }
+        (Some(_), None) => bail!("benchmark {}: no command pool", job.bench.key()),
+        (None, _) => resolve(
+            &loaded.store,
+            contract,
+            spec.budget,
+            rng::stream(&job.entry, job.seed, "noise"),
+        )?,
+    };
+    let open = loaded.open.is_some();
+    let diagnostics = opts.diagnostics && !open;
     let info = BuildInfo {
         space: loaded.space.name().to_string(),
         budget: spec.budget,
     };
     let mut searcher = registry.build(&job.method.method, &job.method.params, &info)?;
     let mut search_rng = rng::stream(&job.entry, job.seed, "search");
-    let mut observer = DiagnosticsObserver::new(&view.search_mean, opts.diagnostics).record(
+    let mut observer = DiagnosticsObserver::new(&view.search_mean, diagnostics).record(
         opts.record_rankings,
-        if opts.record_rankings > 0 { 300 } else { 0 },
+        if opts.record_rankings > 0 && loaded.open.is_none() {
+            300
+        } else {
+            0
+        },
     );
     {
         let mut ctx = SearchContext {
@@ -270,6 +368,16 @@ pub fn run_job(
     }
     let repeats = oracle.repeats();
     let events = oracle.into_events();
+    // Open domain: the runner (never the searcher) reads the values from the journal.
+    let journaled = |cell: CellId| command_pool.as_ref().and_then(|p| p.record(cell, job.seed));
+    let search_mean_of = |cell: CellId| match &journaled(cell) {
+        Some(r) => r.search.unwrap_or(f64::NAN),
+        None => view.search_mean[cell as usize],
+    };
+    let report_of = |cell: CellId| match &journaled(cell) {
+        Some(r) => r.report.unwrap_or(f64::NAN),
+        None => view.report(cell),
+    };
     let mut queries = Vec::with_capacity(events.len());
     let mut q = 0;
     for e in &events {
@@ -281,8 +389,8 @@ pub fn run_job(
             iteration: e.iteration,
             cell: e.cell,
             search_value: e.value,
-            search_mean: view.search_mean[e.cell as usize],
-            report_value: view.report(e.cell),
+            search_mean: search_mean_of(e.cell),
+            report_value: report_of(e.cell),
             charged: e.charged,
             wall_s: e.wall_s,
         });
@@ -308,7 +416,7 @@ pub fn run_job(
                 .filter(|q| q.iteration == r.iteration + 1)
                 .collect();
             let hit = |k: u32| {
-                if next.is_empty() {
+                if next.is_empty() || open {
                     f64::NAN
                 } else {
                     next.iter()
@@ -330,7 +438,7 @@ pub fn run_job(
                 hit_rate_top50: hit(50),
                 hit_rate_top100: hit(100),
                 top1_true_rank: r.top1_true_rank,
-                paper_best_peek: best_queried.max(view.report(r.top1)),
+                paper_best_peek: best_queried.max(report_of(r.top1)),
             }
         })
         .collect();
@@ -352,8 +460,17 @@ pub fn run_job(
         budget: spec.budget,
         data_sha256: loaded.sha256.clone(),
         harness_version: crate::HARNESS_VERSION.to_string(),
-        search_optimum: view.search_optimum().1,
-        report_optimum: view.report_optimum().1,
+        // Unknown in open domain (only the evaluated cells have values).
+        search_optimum: if open {
+            f64::NAN
+        } else {
+            view.search_optimum().1
+        },
+        report_optimum: if open {
+            f64::NAN
+        } else {
+            view.report_optimum().1
+        },
         wall_s: start.elapsed().as_secs_f64(),
         repeats,
     };

@@ -76,6 +76,29 @@ pub struct BenchmarkEntry {
     /// Store directory (default: `$WEAKNAS_HOME/stores/<benchmark>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store: Option<PathBuf>,
+    /// Open-domain entries: the candidate pool (see [`super::open_domain`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<super::open_domain::PoolSpec>,
+    /// Open-domain entries: the command that trains a candidate. Its presence makes the
+    /// entry open-domain; `search`/`report` then name fields of the command's result JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluator: Option<crate::evaluator::command::CommandConfig>,
+}
+
+impl BenchmarkEntry {
+    /// Whether the entry is evaluated by a command (open-domain).
+    pub fn is_open_domain(&self) -> bool {
+        self.evaluator.is_some()
+    }
+    /// The name the entry's loaded benchmark is kept under: the benchmark name for tabular
+    /// entries, `<benchmark>-<dataset>` for open-domain ones.
+    pub fn key(&self) -> String {
+        if self.is_open_domain() {
+            format!("{}-{}", self.benchmark, self.contract.dataset)
+        } else {
+            self.benchmark.clone()
+        }
+    }
 }
 
 /// One method entry.
@@ -146,6 +169,56 @@ impl Spec {
         names.sort();
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
             bail!("method name {:?} is used twice", w[0]);
+        }
+        for b in &self.benchmarks {
+            match &b.evaluator {
+                Some(e) => {
+                    super::open_domain::variant_of(&b.benchmark)?;
+                    e.validate()
+                        .with_context(|| format!("benchmark {}", b.benchmark))?;
+                    if b.contract.noise != crate::oracle::NoiseModel::Mean {
+                        bail!(
+                            "benchmark {}: noise models apply to tabular benchmarks; an \
+                             evaluator's command returns one value per evaluation",
+                            b.benchmark
+                        );
+                    }
+                    if b.store.is_some() {
+                        bail!(
+                            "benchmark {}: an open-domain entry has no store",
+                            b.benchmark
+                        );
+                    }
+                    if let Some(p) = &b.pool {
+                        if p.size < self.budget {
+                            bail!(
+                                "benchmark {}: budget {} is larger than the pool ({} candidates)",
+                                b.benchmark,
+                                self.budget,
+                                p.size
+                            );
+                        }
+                    }
+                }
+                None if b.pool.is_some() => bail!(
+                    "benchmark {}: a pool needs an [evaluator] (open-domain search)",
+                    b.benchmark
+                ),
+                None => {}
+            }
+        }
+        let mut keys: Vec<String> = self
+            .benchmarks
+            .iter()
+            .filter(|b| b.is_open_domain())
+            .map(|b| b.key())
+            .collect();
+        keys.sort();
+        if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+            bail!(
+                "open-domain entry {:?} (benchmark-dataset) appears twice",
+                w[0]
+            );
         }
         if let Some(b) = self
             .report_budgets

@@ -3,6 +3,7 @@
 //! Tabular spaces are enumerable: every cell has a dense [`CellId`] in `0..num_cells()`, and
 //! searchers work on ids plus the space's feature matrix.
 
+pub mod cells;
 pub mod nb201;
 
 use crate::matrix::Matrix;

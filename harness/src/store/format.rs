@@ -66,34 +66,47 @@ pub fn to_bytes(store: &BenchmarkStore) -> Vec<u8> {
 }
 
 /// Parses a store from bytes; `name` (the file) is used in error messages.
+#[cfg(test)]
 pub fn from_bytes(bytes: &[u8], name: &str) -> Result<BenchmarkStore> {
-    if bytes.len() < 16 || &bytes[..8] != MAGIC {
+    from_reader(std::io::Cursor::new(bytes), bytes.len() as u64, name)
+}
+
+/// Parses a store of `len` bytes from a reader, streaming each column straight into its
+/// values (peak memory: the columns plus a 1 MiB buffer, never a second copy of the file).
+pub fn from_reader<R: std::io::Read>(mut r: R, len: u64, name: &str) -> Result<BenchmarkStore> {
+    let truncated = |what: &str| format!("{name}: truncated store file (reading {what})");
+    let mut head = [0u8; 16];
+    if len < 16 {
         bail!("{name}: not a weaknas store file (bad magic or shorter than 16 bytes)");
     }
-    let hlen = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
-    if hlen > bytes.len() - 16 {
-        bail!(
-            "{name}: truncated store file (header of {hlen} bytes, file of {} bytes)",
-            bytes.len()
-        );
+    r.read_exact(&mut head)
+        .with_context(|| truncated("the magic"))?;
+    if &head[..8] != MAGIC {
+        bail!("{name}: not a weaknas store file (bad magic or shorter than 16 bytes)");
     }
-    let header: StoreHeader = serde_json::from_slice(&bytes[16..16 + hlen])
+    let hlen = u64::from_le_bytes(head[8..16].try_into().unwrap());
+    if hlen > len - 16 {
+        bail!("{name}: truncated store file (header of {hlen} bytes, file of {len} bytes)");
+    }
+    let padded = (16 + hlen).div_ceil(8) * 8 - 16;
+    let mut hbytes = vec![0u8; padded as usize];
+    r.read_exact(&mut hbytes)
+        .with_context(|| truncated("the header"))?;
+    let header: StoreHeader = serde_json::from_slice(&hbytes[..hlen as usize])
         .with_context(|| format!("{name}: corrupt store header"))?;
-    let mut pos = (16 + hlen).div_ceil(8) * 8;
     let n = header.num_cells;
-    let expected = pos
+    let expected = 16
+        + padded as usize
         + header
             .columns
             .iter()
             .map(|c| n * c.trials * 8)
             .sum::<usize>()
         + if header.has_official_index { n * 4 } else { 0 };
-    if bytes.len() != expected {
+    if len != expected as u64 {
         bail!(
-            "{name}: store file is {} bytes but its header describes {} bytes ({})",
-            bytes.len(),
-            expected,
-            if bytes.len() < expected {
+            "{name}: store file is {len} bytes but its header describes {expected} bytes ({})",
+            if len < expected as u64 {
                 "truncated"
             } else {
                 "trailing data"
@@ -101,21 +114,31 @@ pub fn from_bytes(bytes: &[u8], name: &str) -> Result<BenchmarkStore> {
         );
     }
     let mut store = BenchmarkStore::new(&header.benchmark, n);
+    let mut buf = vec![0u8; 1 << 20];
     for c in header.columns {
-        let len = n * c.trials;
-        let values = bytes[pos..pos + len * 8]
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-            .collect();
-        pos += len * 8;
+        let count = n * c.trials;
+        let mut values = Vec::with_capacity(count);
+        while values.len() < count {
+            let take = ((count - values.len()) * 8).min(buf.len());
+            r.read_exact(&mut buf[..take])
+                .with_context(|| truncated(&format!("column {}", c.key)))?;
+            values.extend(
+                buf[..take]
+                    .chunks_exact(8)
+                    .map(|b| f64::from_le_bytes(b.try_into().unwrap())),
+            );
+        }
         store.columns.push(Column { values, ..c });
     }
     if header.has_official_index {
-        let idx: Vec<u32> = bytes[pos..pos + n * 4]
-            .chunks_exact(4)
-            .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
-        store.official_index = Some(idx);
+        let mut b = vec![0u8; n * 4];
+        r.read_exact(&mut b)
+            .with_context(|| truncated("the official index"))?;
+        store.official_index = Some(
+            b.chunks_exact(4)
+                .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+                .collect(),
+        );
     }
     Ok(store)
 }
@@ -140,18 +163,26 @@ pub fn save_store(
 pub fn load_store(dir: &Path) -> Result<BenchmarkStore> {
     let path = dir.join("store.bin");
     let manifest = super::Manifest::load(dir)?;
-    let bytes = std::fs::read(&path).with_context(|| {
+    let file = std::fs::File::open(&path).with_context(|| {
         format!("reading benchmark store {} (build it with `weaknas data fetch nb201` or `weaknas data import`)", path.display())
     })?;
-    if bytes.len() as u64 != manifest.store_bytes {
+    let len = file
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if len != manifest.store_bytes {
         bail!(
             "{}: {} bytes but the manifest records {} (truncated or replaced; rebuild the store)",
             path.display(),
-            bytes.len(),
+            len,
             manifest.store_bytes
         );
     }
-    let store = from_bytes(&bytes, &path.display().to_string())?;
+    let store = from_reader(
+        std::io::BufReader::with_capacity(1 << 16, file),
+        len,
+        &path.display().to_string(),
+    )?;
     if store.num_cells != manifest.num_cells {
         bail!(
             "{}: {} cells but the manifest records {}",

@@ -1,0 +1,531 @@
+//! End-to-end tests of open-domain search (`[benchmark.evaluator]`): a DARTS-space pool
+//! evaluated by a stand-in training command (a shell script whose "accuracy" is a synthetic
+//! function of the genotype file — named synthetic, used only to test the machinery), run
+//! through `weaknas run`, killed and resumed, sharded and merged, and submitted through
+//! stand-ins of Slurm's `sbatch --wait` and of ssh under GNU parallel on loopback.
+
+use assert_cmd::Command;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Synthetic stand-in trainer: `train.sh GENOTYPE RESULT SEED`. Logs each launch's key to
+/// $LAUNCHES; sleeps $SLEEP; fails when the genotype's checksum is divisible by $FAIL_MOD.
+const TRAIN_SH: &str = r#"#!/bin/sh
+g="$1"; r="$2"; s="$3"
+echo "$WEAKNAS_KEY" >> "$LAUNCHES"
+if [ -n "$SLEEP" ]; then sleep "$SLEEP"; fi
+h=$(cksum < "$g" | cut -d' ' -f1)
+if [ -n "$FAIL_MOD" ] && [ $((h % FAIL_MOD)) -eq 0 ]; then echo "synthetic failure" >&2; exit 1; fi
+n=$(grep -o 'sep_conv' "$g" | wc -l)
+v=$((n * 3 + h % 5 + s))
+printf '{"valid": %d, "test": %d, "secs": 0.01}\n' "$v" $((v - 1)) > "$r"
+"#;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("train.sh");
+        std::fs::write(&t, TRAIN_SH).unwrap();
+        chmod_x(&t);
+        Self { dir }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn launches(&self) -> Vec<String> {
+        std::fs::read_to_string(self.path().join("launches.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+    /// Writes a spec with this evaluator command (`TRAIN` = the stand-in trainer's path).
+    fn spec(&self, name: &str, budget: usize, seeds: &str, command: &str, extra: &str) -> PathBuf {
+        let cmd = command.replace("TRAIN", &self.path().join("train.sh").display().to_string());
+        let conc = if extra.contains("concurrency") {
+            ""
+        } else {
+            "concurrency = 2,"
+        };
+        let text = format!(
+            r#"
+name = "{name}"
+seeds = "{seeds}"
+budget = {budget}
+[[benchmark]]
+benchmark = "darts"
+dataset = "standin"
+search = "valid"
+report = "test"
+pool = {{ size = 400, seed = 1 }}
+evaluator = {{ command = {cmd:?}, {conc} timeout_s = 60, retries = 1, cost = "secs" {extra} }}
+[[method]]
+name = "WeakNAS"
+method = "weaknas"
+params = {{ init = 10, per_iter = 5, top_n = 40, normalize = "queried", predictor = {{ type = "mlp", hidden = [16, 16], max_iter = 30 }} }}
+[[method]]
+name = "Random search"
+method = "random"
+[[method]]
+name = "Regularized evolution"
+method = "evolution"
+params = {{ population_size = 8, sample_size = 3 }}
+"#
+        );
+        let p = self.path().join(format!("{name}.toml"));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    fn weaknas(&self) -> Command {
+        let mut c = Command::cargo_bin("weaknas").unwrap();
+        c.env("WEAKNAS_HOME", self.path().join("home"))
+            .env("WEAKNAS_LOG", "warn")
+            .env("LAUNCHES", self.path().join("launches.log"));
+        c
+    }
+}
+
+fn chmod_x(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// (run id -> charged (cell, search, report)) of a result directory.
+fn results(out: &Path) -> BTreeMap<String, Vec<(u32, u64, u64)>> {
+    weaknas_results::load_traces(out)
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            let q = t
+                .queries
+                .iter()
+                .filter(|q| q.charged)
+                .map(|q| (q.cell, q.search_value.to_bits(), q.report_value.to_bits()))
+                .collect();
+            (t.meta.run_id, q)
+        })
+        .collect()
+}
+
+fn journal_lines(out: &Path) -> Vec<serde_json::Value> {
+    let p = out.join("evaluations/darts-standin/journal.jsonl");
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+const LOCAL: &str = "TRAIN {genotype} {result} {seed}";
+
+#[test]
+fn open_domain_search_runs_and_is_never_retrained() {
+    let env = Env::new();
+    let spec = env.spec("od", 20, "0..2", LOCAL, "");
+    let out = env.path().join("out");
+    env.weaknas()
+        .args(["run"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let runs = weaknas_results::load_traces(&out).unwrap();
+    assert_eq!(runs.len(), 6, "3 methods x 2 seeds");
+    let journal = journal_lines(&out);
+    for t in &runs {
+        let charged: Vec<_> = t.queries.iter().filter(|q| q.charged).collect();
+        assert_eq!(charged.len(), 20, "{}: exact budget", t.meta.method);
+        for q in charged {
+            // The runner took the report metric from the command's result (test = valid - 1).
+            assert_eq!(q.report_value, q.search_value - 1.0);
+            assert!(q.search_value.is_finite());
+        }
+        assert!(
+            t.meta.report_optimum.is_nan(),
+            "no optimum is known in open domain"
+        );
+    }
+    // Every launch is a distinct evaluation, and each is journaled exactly once.
+    let launches = env.launches();
+    let mut uniq = launches.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len(), launches.len(), "no evaluation ran twice");
+    assert_eq!(journal.len(), launches.len());
+    // The genotype file the command read is the DARTS JSON form.
+    let key = journal[0]["key"].as_str().unwrap();
+    let g: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            out.join("evaluations/darts-standin/work")
+                .join(key)
+                .join("genotype.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(g["space"], "darts");
+    assert_eq!(g["normal"].as_array().unwrap().len(), 8);
+    assert!(g["text"].as_str().unwrap().starts_with("Genotype(normal=["));
+    // A second invocation does nothing: runs are done, nothing is trained again.
+    env.weaknas()
+        .args(["run"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(env.launches().len(), launches.len());
+    // --force redoes the runs from the journal, still without training anything.
+    let before = results(&out);
+    env.weaknas()
+        .args(["run", "--force"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(env.launches().len(), launches.len());
+    assert_eq!(results(&out), before, "replayed runs are identical");
+}
+
+#[test]
+fn killed_search_resumes_without_retraining() {
+    let env = Env::new();
+    let spec = env.spec("kill", 24, "0..1", LOCAL, "");
+    let out = env.path().join("out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_weaknas"))
+        .args(["run", "--quiet"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .env("WEAKNAS_HOME", env.path().join("home"))
+        .env("WEAKNAS_LOG", "warn")
+        .env("LAUNCHES", env.path().join("launches.log"))
+        .env("SLEEP", "0.05")
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while journal_lines(&out).len() < 30 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "search made no progress"
+        );
+        if let Some(s) = child.try_wait().unwrap() {
+            panic!("finished before it could be killed ({s}); make the search longer");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let finished: Vec<String> = journal_lines(&out)
+        .iter()
+        .map(|r| r["key"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        weaknas_results::list_runs(&out).unwrap().len() < 3,
+        "killed mid-spec"
+    );
+    env.weaknas()
+        .args(["run"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let launches = env.launches();
+    for k in &finished {
+        assert_eq!(
+            launches.iter().filter(|l| *l == k).count(),
+            1,
+            "evaluation {k} finished before the kill and was trained again"
+        );
+    }
+    // The resumed result equals an uninterrupted search.
+    let clean = env.path().join("clean");
+    env.weaknas()
+        .args(["run"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&clean)
+        .assert()
+        .success();
+    assert_eq!(results(&out), results(&clean));
+}
+
+#[test]
+fn failed_evaluations_are_retried_recorded_and_the_search_goes_on() {
+    let env = Env::new();
+    let spec = env.spec("fail", 20, "0..1", LOCAL, "");
+    let out = env.path().join("out");
+    env.weaknas()
+        .env("FAIL_MOD", "4")
+        .args(["run"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let journal = journal_lines(&out);
+    let failed: Vec<_> = journal.iter().filter(|r| r["status"] == "failed").collect();
+    assert!(!failed.is_empty(), "some synthetic failures expected");
+    for r in &failed {
+        assert_eq!(r["attempts"], 2, "retried once");
+        assert!(
+            r["error"].as_str().unwrap().contains("synthetic failure"),
+            "{r}"
+        );
+    }
+    for t in weaknas_results::load_traces(&out).unwrap() {
+        let charged: Vec<_> = t.queries.iter().filter(|q| q.charged).collect();
+        assert_eq!(
+            charged.len(),
+            20,
+            "failures are charged; the budget is still spent exactly"
+        );
+        assert!(
+            charged.iter().any(|q| q.search_value.is_nan()) || t.meta.method != "Random search"
+        );
+    }
+}
+
+#[test]
+fn shards_merge_into_the_unsharded_result() {
+    let env = Env::new();
+    let spec = env.spec("shard", 12, "0..2", LOCAL, "");
+    let whole = env.path().join("whole");
+    env.weaknas()
+        .args(["run"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&whole)
+        .assert()
+        .success();
+    let mut parts = Vec::new();
+    for i in 1..=3 {
+        let o = env.path().join(format!("part{i}"));
+        env.weaknas()
+            .args(["run", "--shard", &format!("{i}/3")])
+            .arg(&spec)
+            .arg("--out")
+            .arg(&o)
+            .assert()
+            .success();
+        assert_eq!(
+            weaknas_results::list_runs(&o).unwrap().len(),
+            2,
+            "6 runs / 3 shards"
+        );
+        parts.push(o);
+    }
+    let merged = env.path().join("merged");
+    env.weaknas()
+        .args(["merge", "--into"])
+        .arg(&merged)
+        .args(&parts)
+        .assert()
+        .success();
+    assert_eq!(results(&merged), results(&whole));
+    // Merging again adds nothing and changes nothing.
+    let out = env
+        .weaknas()
+        .args(["merge", "--into"])
+        .arg(&merged)
+        .args(&parts)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 runs added, 2 already there"));
+    assert_eq!(results(&merged), results(&whole));
+    // Bad shard arguments are refused.
+    for bad in ["0/3", "4/3", "x", "1/0"] {
+        env.weaknas()
+            .args(["run", "--shard", bad])
+            .arg(&spec)
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains("--shard"));
+    }
+}
+
+/// Writes a stand-in program into `bin/` (on PATH for the test's runs).
+fn stand_in(env: &Env, name: &str, body: &str) -> PathBuf {
+    let bin = env.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let p = bin.join(name);
+    std::fs::write(&p, body).unwrap();
+    chmod_x(&p);
+    bin
+}
+
+fn path_with(bin: &Path) -> String {
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn slurm_sbatch_wait_template_with_a_stand_in_sbatch() {
+    let env = Env::new();
+    // Stand-in for Slurm's sbatch: accepts the options the README's template uses, runs the
+    // --wrap command as a job would (here, on this machine), writes --output, and with --wait
+    // exits with the job's exit code.
+    let bin = stand_in(
+        &env,
+        "sbatch",
+        r#"#!/bin/sh
+wait=0; out=/dev/null; wrap=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --wait|-W) wait=1;;
+    --output=*) out="${1#--output=}";;
+    --output|-o) shift; out="$1";;
+    --wrap=*) wrap="${1#--wrap=}";;
+    --wrap) shift; wrap="$1";;
+    --*) ;;
+  esac
+  shift
+done
+[ "$wait" = 1 ] || { echo "this stand-in only supports --wait" >&2; exit 2; }
+echo "Submitted batch job 42"
+echo sbatch >> "$LAUNCHES.sbatch"
+sh -c "$wrap" > "$(echo "$out" | sed 's/%j/42/')" 2>&1
+"#,
+    );
+    let spec = env.spec(
+        "slurm",
+        10,
+        "0..1",
+        r#"sbatch --wait --quiet --job-name=weaknas-{key} --output={workdir}/slurm-%j.out --gres=gpu:1 --wrap "TRAIN {genotype} {result} {seed}""#,
+        "",
+    );
+    let out = env.path().join("out");
+    env.weaknas()
+        .env("PATH", path_with(&bin))
+        .args(["run"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let sbatch = std::fs::read_to_string(format!(
+        "{}.sbatch",
+        env.path().join("launches.log").display()
+    ))
+    .unwrap();
+    assert_eq!(
+        sbatch.lines().count(),
+        env.launches().len(),
+        "every evaluation went through sbatch"
+    );
+    assert_eq!(weaknas_results::list_runs(&out).unwrap().len(), 3);
+    assert!(journal_lines(&out).iter().all(|r| r["status"] == "ok"));
+}
+
+#[test]
+fn gnu_parallel_over_ssh_template_on_loopback() {
+    if std::process::Command::new("parallel")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "GNU parallel is missing on CI (.ci/run installs it)"
+        );
+        eprintln!("skipping: GNU parallel is not installed");
+        return;
+    }
+    let env = Env::new();
+    // Stand-in for ssh: skips ssh's options, logs the host, runs the command on this machine
+    // (loopback) — GNU parallel itself is real.
+    let bin = stand_in(
+        &env,
+        "fake-ssh",
+        r#"#!/bin/sh
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -l|-p|-i|-o|-F) shift 2;;
+    --) shift; break;;
+    -*) shift;;
+    *) host="$1"; shift; [ "${1:-}" = "--" ] && shift; break;;
+  esac
+done
+echo "$host" >> "$LAUNCHES.hosts"
+exec sh -c "$*"
+"#,
+    );
+    let spec = env.spec(
+        "parallel",
+        10,
+        "0..1",
+        r#"parallel --will-cite -N0 --ssh fake-ssh -S 1/gpu-node{slot} --workdir . "TRAIN {genotype} {result} {seed}" ::: 1"#,
+        "",
+    );
+    let out = env.path().join("out");
+    env.weaknas()
+        .env("PATH", path_with(&bin))
+        .args(["run"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let hosts = std::fs::read_to_string(format!(
+        "{}.hosts",
+        env.path().join("launches.log").display()
+    ))
+    .unwrap();
+    let mut seen: Vec<&str> = hosts.lines().collect();
+    assert_eq!(
+        seen.len(),
+        env.launches().len(),
+        "every evaluation went through ssh"
+    );
+    seen.sort();
+    seen.dedup();
+    assert!(
+        seen.iter().all(|h| *h == "gpu-node1" || *h == "gpu-node2"),
+        "hosts come from {{slot}} (concurrency 2): {seen:?}"
+    );
+    assert_eq!(weaknas_results::list_runs(&out).unwrap().len(), 3);
+    assert!(journal_lines(&out).iter().all(|r| r["status"] == "ok"));
+}
+
+#[test]
+fn bad_open_domain_specs_are_refused_with_clear_errors() {
+    let env = Env::new();
+    let cases = [
+        (
+            "TRAIN {genome} {result}",
+            "",
+            "unknown placeholder {genome}",
+        ),
+        ("TRAIN {genotype}", "", "{result}"),
+        (LOCAL, ", concurrency = 0", "concurrency"),
+    ];
+    for (cmd, extra, want) in cases {
+        let spec = env.spec("bad", 10, "0..1", cmd, extra);
+        env.weaknas()
+            .args(["run"])
+            .arg(&spec)
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains(want));
+    }
+    // A budget larger than the pool.
+    let spec = env.spec("big", 500, "0..1", LOCAL, "");
+    env.weaknas()
+        .args(["run"])
+        .arg(&spec)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("larger than the pool"));
+}
