@@ -273,6 +273,10 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
         ..TableOptions::default()
     };
     idx.table(out, "results", "Results (mean ± std over seeds)", "Rows are labelled with their protocol (search metric → report metric); published numbers, where the protocol matches, are shown with the delta; unverified ones are flagged.", &results_table(&rows, &refs, &opts))?;
+    // Open-domain runs know no global optimum and no truth: no regret, optimum or predictor
+    // diagnostics for them.
+    let known_optimum = traces.iter().any(|t| t.meta.report_optimum.is_finite());
+    if known_optimum {
     let regret_rows = summarize(
         &curves,
         &[Measure::ReportRegret],
@@ -298,6 +302,7 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
         "Runs that never queried the optimum within the budget are censored (counted as not found, never as found at the budget).",
         &optimum_table(&found_optimum(&curves)),
     )?;
+    }
     idx.table(
         out,
         "significance",
@@ -350,7 +355,11 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
                     band: Some((s.lo.clone(), s.hi.clone())),
                 })
                 .collect(),
-            hline: Some(("global optimum".into(), t0.meta.report_optimum)),
+            hline: t0
+                .meta
+                .report_optimum
+                .is_finite()
+                .then(|| ("global optimum".into(), t0.meta.report_optimum)),
         };
         let name = format!("curve_{}_{}", slug(bench), slug(dataset));
         idx.figure(
@@ -362,7 +371,18 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
         )?;
     }
 
-    // Search dynamics: per-iteration diagnostics.
+    // Search dynamics: per-iteration diagnostics (they need the truth: tabular runs only).
+    let with_truth: std::borrow::Cow<[_]> =
+        if traces.iter().all(|t| t.meta.report_optimum.is_finite()) {
+            std::borrow::Cow::Borrowed(&traces[..])
+        } else {
+            traces
+                .iter()
+                .filter(|t| t.meta.report_optimum.is_finite())
+                .cloned()
+                .collect::<Vec<_>>()
+                .into()
+        };
     for (diag, label) in [
         (
             Diagnostic::HitRateTop50,
@@ -370,7 +390,7 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
         ),
         (Diagnostic::KendallTop50, "Kendall tau on the true top-50"),
     ] {
-        let ds = diagnostics_series(&traces, diag);
+        let ds = diagnostics_series(&with_truth, diag);
         if ds.is_empty() {
             continue;
         }
@@ -427,7 +447,10 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
 
     // Recorded rankings: predicted vs true (first seed of each method), error of the predicted top-k.
     let mut seen = std::collections::BTreeSet::new();
-    for t in traces.iter().filter(|t| !t.rankings.is_empty()) {
+    for t in traces
+        .iter()
+        .filter(|t| !t.rankings.is_empty() && t.meta.report_optimum.is_finite())
+    {
         if !seen.insert((
             t.meta.method.clone(),
             t.meta.benchmark.clone(),
