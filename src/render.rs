@@ -277,25 +277,25 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
     // diagnostics for them.
     let known_optimum = traces.iter().any(|t| t.meta.report_optimum.is_finite());
     if known_optimum {
-    let regret_rows = summarize(
-        &curves,
-        &[Measure::ReportRegret],
-        &grid,
-        &BootstrapOptions::default(),
-    );
-    let ropts = TableOptions {
-        measures: vec![Measure::ReportRegret],
-        budgets: grid.clone(),
-        ..TableOptions::default()
-    };
-    idx.table(
-        out,
-        "regret",
-        "Regret of the incumbent (global optimum − value)",
-        "",
-        &results_table(&regret_rows, &[], &ropts),
-    )?;
-    idx.table(
+        let regret_rows = summarize(
+            &curves,
+            &[Measure::ReportRegret],
+            &grid,
+            &BootstrapOptions::default(),
+        );
+        let ropts = TableOptions {
+            measures: vec![Measure::ReportRegret],
+            budgets: grid.clone(),
+            ..TableOptions::default()
+        };
+        idx.table(
+            out,
+            "regret",
+            "Regret of the incumbent (global optimum − value)",
+            "",
+            &results_table(&regret_rows, &[], &ropts),
+        )?;
+        idx.table(
         out,
         "optimum",
         "Queries to the global optimum",
