@@ -273,6 +273,47 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
         ..TableOptions::default()
     };
     idx.table(out, "results", "Results (mean ± std over seeds)", "Rows are labelled with their protocol (search metric → report metric); published numbers, where the protocol matches, are shown with the delta; unverified ones are flagged.", &results_table(&rows, &refs, &opts))?;
+    // Open-domain runs: the architecture each run found (its incumbent), as text to paste
+    // into a training script.
+    let mut found = Table {
+        title: "Incumbent architecture of each open-domain run".into(),
+        header: ["benchmark", "dataset", "method", "seed", "search", "report", "genotype"]
+            .map(String::from)
+            .to_vec(),
+        ..Table::default()
+    };
+    for t in traces.iter().filter(|t| !t.meta.report_optimum.is_finite()) {
+        let key = format!("{}-{}", t.meta.benchmark, t.meta.dataset);
+        let Some(open) = benches.get(&key).ok().and_then(|b| b.open.as_ref()) else {
+            continue;
+        };
+        let best = t
+            .queries
+            .iter()
+            .filter(|q| q.charged && q.search_value.is_finite())
+            .max_by(|a, b| a.search_value.total_cmp(&b.search_value));
+        if let Some(q) = best {
+            found.rows.push(vec![
+                t.meta.benchmark.clone(),
+                t.meta.dataset.clone(),
+                t.meta.method.clone(),
+                t.meta.seed.to_string(),
+                format!("{:.4}", q.search_value),
+                format!("{:.4}", q.report_value),
+                format!("`{}`", open.pool.genotype(q.cell)),
+            ]);
+        }
+    }
+    if !found.rows.is_empty() {
+        idx.table(
+            out,
+            "architectures",
+            "Architectures found (open domain)",
+            "Per run, the evaluated cell with the best search metric; every evaluation (all metrics, logs) is in `evaluations/*/journal.jsonl`.",
+            &found,
+        )?;
+    }
+
     // Open-domain runs know no global optimum and no truth: no regret, optimum or predictor
     // diagnostics for them.
     let known_optimum = traces.iter().any(|t| t.meta.report_optimum.is_finite());

@@ -192,6 +192,29 @@ fn open_domain_search_runs_and_is_never_retrained() {
         .success();
     assert_eq!(env.launches().len(), launches.len());
     assert_eq!(results(&out), before, "replayed runs are identical");
+    // reproduce renders the results: the architectures found, no optimum-based tables.
+    env.weaknas()
+        .args(["reproduce"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let index = std::fs::read_to_string(out.join("index.md")).unwrap();
+    assert!(
+        index.contains("Architectures found") && index.contains("`Genotype(normal=[("),
+        "{index}"
+    );
+    assert!(
+        !index.contains("Regret of the incumbent"),
+        "no optimum is known in open domain"
+    );
+    assert!(out.join("figures/curve_darts_standin.png").is_file());
+    assert_eq!(
+        env.launches().len(),
+        launches.len(),
+        "rendering trains nothing"
+    );
 }
 
 #[test]
