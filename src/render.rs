@@ -267,9 +267,19 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
     let measures = [Measure::Report, Measure::PaperBestPeek];
     let rows = summarize(&curves, &measures, &grid, &BootstrapOptions::default());
     let refs = bundled_references()?;
+    // `[outputs] decimals = N` in a spec (default 2, for accuracies in percent; e.g. 4 for
+    // metrics that are fractions).
+    let decimals = spec
+        .outputs
+        .get("decimals")
+        .and_then(|v| v.as_integer())
+        .filter(|d| (0..=8).contains(d))
+        .map(|d| d as usize)
+        .unwrap_or(TableOptions::default().decimals);
     let opts = TableOptions {
         measures: measures.to_vec(),
         budgets: grid.clone(),
+        decimals,
         ..TableOptions::default()
     };
     idx.table(out, "results", "Results (mean ± std over seeds)", "Rows are labelled with their protocol (search metric → report metric); published numbers, where the protocol matches, are shown with the delta; unverified ones are flagged.", &results_table(&rows, &refs, &opts))?;
@@ -327,6 +337,7 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
         let ropts = TableOptions {
             measures: vec![Measure::ReportRegret],
             budgets: grid.clone(),
+            decimals,
             ..TableOptions::default()
         };
         idx.table(
@@ -385,7 +396,13 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
         let fig = LineFigure {
             title: format!("{bench} {dataset}: best found vs queries"),
             x_label: "queries".into(),
-            y_label: format!("{} of incumbent (%)", t0.meta.report_metric),
+            // Tabular stores hold accuracies in percent; an open-domain command reports
+            // whatever unit it chooses.
+            y_label: if t0.meta.report_optimum.is_finite() {
+                format!("{} of incumbent (%)", t0.meta.report_metric)
+            } else {
+                format!("{} of incumbent", t0.meta.report_metric)
+            },
             log_x: false,
             series: ss
                 .iter()
