@@ -150,7 +150,12 @@ fn gemm_peak(c: &mut Criterion) {
     let mut g = c.benchmark_group("gemm_f32_peak");
     g.sample_size(10).warm_up_time(Duration::from_secs(1));
     eprintln!("gemm kernel: {}", weaknas_harness::predictor::kernel_name());
-    for (m, n, k) in [(1000usize, 1000usize, 1000usize), (2048, 1000, 1000)] {
+    // 8192 rows: the shape of the prediction chunks (largest panels, best packing reuse).
+    for (m, n, k) in [
+        (1000usize, 1000usize, 1000usize),
+        (2048, 1000, 1000),
+        (8192, 1000, 1000),
+    ] {
         let a = vec![0.5f32; m * k];
         let b = vec![0.25f32; k * n];
         let mut d = vec![0f32; m * n];
