@@ -287,9 +287,17 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
     // into a training script.
     let mut found = Table {
         title: "Incumbent architecture of each open-domain run".into(),
-        header: ["benchmark", "dataset", "method", "seed", "search", "report", "genotype"]
-            .map(String::from)
-            .to_vec(),
+        header: [
+            "benchmark",
+            "dataset",
+            "method",
+            "seed",
+            "search",
+            "report",
+            "genotype",
+        ]
+        .map(String::from)
+        .to_vec(),
         ..Table::default()
     };
     for t in traces.iter().filter(|t| !t.meta.report_optimum.is_finite()) {
