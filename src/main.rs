@@ -49,6 +49,32 @@ pub fn registry() -> Registry {
         )
 }
 
+/// On SIGINT/SIGTERM: stop the open-domain training commands still running (they live in
+/// their own process groups, so a terminal's Ctrl-C would not reach them), then exit.
+/// Finished evaluations and runs are already on disk; the same command resumes.
+fn install_interrupt_handler() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    let n = weaknas_harness::evaluator::command::terminate_running_commands(
+                        std::time::Duration::from_secs(2),
+                    );
+                    if n > 0 {
+                        eprintln!(
+                            "interrupted: stopped {n} running training command(s); finished \
+                             evaluations are in the journal, run the same command to resume"
+                        );
+                    }
+                    std::process::exit(128 + sig);
+                }
+            });
+        }
+        Err(e) => tracing::warn!("no interrupt handler: {e}"),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -57,6 +83,7 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    install_interrupt_handler();
     let cli = Cli::parse();
     let result: Result<std::process::ExitCode> = match cli.command {
         Command::Data(a) => data_cmd::run(a).map(|_| std::process::ExitCode::SUCCESS),

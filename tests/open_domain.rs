@@ -552,3 +552,73 @@ fn bad_open_domain_specs_are_refused_with_clear_errors() {
         .failure()
         .stderr(predicates::str::contains("larger than the pool"));
 }
+
+#[test]
+fn interrupting_the_search_stops_its_training_commands() {
+    let env = Env::new();
+    // A "training" that records its pid and runs for a minute unless stopped.
+    let spec = env.spec(
+        "int",
+        10,
+        "0..1",
+        "echo $$ >> {workdir}/../../pids; sleep 60; TRAIN {genotype} {result} {seed}",
+        "",
+    );
+    let out = env.path().join("out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_weaknas"))
+        .args(["run", "--quiet"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .env("WEAKNAS_HOME", env.path().join("home"))
+        .env("WEAKNAS_LOG", "warn")
+        .env("LAUNCHES", env.path().join("launches.log"))
+        .spawn()
+        .unwrap();
+    let pids_file = out.join("evaluations/darts-standin/pids");
+    let t0 = Instant::now();
+    let pids: Vec<i32> = loop {
+        let p: Vec<i32> = std::fs::read_to_string(&pids_file)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        if p.len() >= 2 {
+            break p;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "no command started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // SIGINT, as Ctrl-C in a terminal would send to weaknas.
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "an interrupted run exits non-zero");
+    assert!(
+        journal_lines(&out).is_empty(),
+        "an evaluation cut short is not journaled (it must be trained again on resume)"
+    );
+    let after = std::fs::read_to_string(&pids_file).unwrap().lines().count();
+    assert_eq!(after, pids.len(), "nothing was retried after the interrupt");
+    let t1 = Instant::now();
+    for pid in pids.clone() {
+        // The commands' shells are gone (no zombie: they were children of weaknas, now dead).
+        loop {
+            let alive = std::path::Path::new(&format!("/proc/{pid}")).exists()
+                && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .unwrap_or_default()
+                    .contains(") Z ");
+            if !alive {
+                break;
+            }
+            assert!(
+                t1.elapsed() < Duration::from_secs(10),
+                "training command {pid} still running after the interrupt"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

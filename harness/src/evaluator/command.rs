@@ -316,8 +316,10 @@ impl CommandPool {
             rec.attempts = attempt;
             let _ = std::fs::remove_file(&result);
             let slot = self.slots.acquire();
+            park_if_stopping();
             self.launched.fetch_add(1, Ordering::Relaxed);
             let outcome = self.run_once(&genotype, &result, &work, key, &text, seed, attempt, slot);
+            park_if_stopping();
             self.slots.release(slot);
             match outcome.and_then(|()| self.read_result(&result)) {
                 Ok((search, report, cost, value)) => {
@@ -341,6 +343,7 @@ impl CommandPool {
             rec.error = Some(last_err);
         }
         rec.wall_s = start.elapsed().as_secs_f64();
+        park_if_stopping();
         self.journal.append(&rec)?;
         tracing::info!(
             key,
@@ -403,6 +406,19 @@ impl CommandPool {
         let mut child = c
             .spawn()
             .with_context(|| format!("starting sh -c {cmd:?}"))?;
+        let group = child.id() as i32;
+        if let Ok(mut r) = RUNNING.lock() {
+            r.insert(group);
+        }
+        let outcome = self.wait_for(&mut child, &log_path);
+        if let Ok(mut r) = RUNNING.lock() {
+            r.remove(&group);
+        }
+        outcome
+    }
+
+    /// Waits for a started command (killing its group past the timeout).
+    fn wait_for(&self, child: &mut std::process::Child, log_path: &Path) -> Result<()> {
         let start = Instant::now();
         let mut pause = Duration::from_millis(5);
         let status = loop {
@@ -411,7 +427,7 @@ impl CommandPool {
             }
             if let Some(t) = self.config.timeout_s {
                 if start.elapsed().as_secs_f64() > t {
-                    kill_group(&mut child);
+                    kill_group(child);
                     bail!("timed out after {t} s (killed; log {})", log_path.display());
                 }
             }
@@ -422,7 +438,7 @@ impl CommandPool {
             bail!(
                 "command exited with {status}; log {}:\n{}",
                 log_path.display(),
-                log_tail(&log_path, 800)
+                log_tail(log_path, 800)
             );
         }
         Ok(())
@@ -464,6 +480,52 @@ impl CommandPool {
         };
         Ok((search, report, cost, v))
     }
+}
+
+/// Set when the process is being interrupted: no command is started, retried or journaled
+/// any more (an evaluation cut short must be trained again on resume, not recorded as failed).
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Parks the calling evaluation thread for good once the process is being interrupted.
+fn park_if_stopping() {
+    while STOPPING.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// Process groups of the commands running now (every pool of the process).
+static RUNNING: Mutex<std::collections::BTreeSet<i32>> =
+    Mutex::new(std::collections::BTreeSet::new());
+
+/// Stops every training command this process started and that is still running: SIGTERM to
+/// each process group, then SIGKILL after `grace`. For the program's SIGINT/SIGTERM handler,
+/// so an interrupted search leaves no training behind (finished evaluations are already in
+/// the journal). Returns the number of groups signalled.
+pub fn terminate_running_commands(grace: Duration) -> usize {
+    STOPPING.store(true, Ordering::SeqCst);
+    let groups: Vec<i32> = RUNNING
+        .lock()
+        .map(|r| r.iter().copied().collect())
+        .unwrap_or_default();
+    #[cfg(unix)]
+    {
+        for &g in &groups {
+            // SAFETY: signalling a process group this process created.
+            unsafe {
+                libc::killpg(g, libc::SIGTERM);
+            }
+        }
+        if !groups.is_empty() {
+            std::thread::sleep(grace);
+            for &g in &groups {
+                // SAFETY: as above.
+                unsafe {
+                    libc::killpg(g, libc::SIGKILL);
+                }
+            }
+        }
+    }
+    groups.len()
 }
 
 fn kill_group(child: &mut std::process::Child) {
