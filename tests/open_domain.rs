@@ -81,6 +81,20 @@ params = {{ population_size = 8, sample_size = 3 }}
         std::fs::write(&p, text).unwrap();
         p
     }
+    /// Starts `weaknas run SPEC --out OUT` in the background (to kill or interrupt it).
+    fn spawn_run(&self, spec: &Path, out: &Path, vars: &[(&str, &str)]) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_weaknas"))
+            .args(["run", "--quiet"])
+            .arg(spec)
+            .arg("--out")
+            .arg(out)
+            .env("WEAKNAS_HOME", self.path().join("home"))
+            .env("WEAKNAS_LOG", "warn")
+            .env("LAUNCHES", self.path().join("launches.log"))
+            .envs(vars.iter().copied())
+            .spawn()
+            .unwrap()
+    }
     fn weaknas(&self) -> Command {
         let mut c = Command::cargo_bin("weaknas").unwrap();
         c.env("WEAKNAS_HOME", self.path().join("home"))
@@ -222,17 +236,7 @@ fn killed_search_resumes_without_retraining() {
     let env = Env::new();
     let spec = env.spec("kill", 24, "0..1", LOCAL, "");
     let out = env.path().join("out");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_weaknas"))
-        .args(["run", "--quiet"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&out)
-        .env("WEAKNAS_HOME", env.path().join("home"))
-        .env("WEAKNAS_LOG", "warn")
-        .env("LAUNCHES", env.path().join("launches.log"))
-        .env("SLEEP", "0.05")
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn_run(&spec, &out, &[("SLEEP", "0.05")]);
     let t0 = Instant::now();
     while journal_lines(&out).len() < 30 {
         assert!(
@@ -565,16 +569,7 @@ fn interrupting_the_search_stops_its_training_commands() {
         "",
     );
     let out = env.path().join("out");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_weaknas"))
-        .args(["run", "--quiet"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&out)
-        .env("WEAKNAS_HOME", env.path().join("home"))
-        .env("WEAKNAS_LOG", "warn")
-        .env("LAUNCHES", env.path().join("launches.log"))
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn_run(&spec, &out, &[]);
     let pids_file = out.join("evaluations/darts-standin/pids");
     let t0 = Instant::now();
     let pids: Vec<i32> = loop {
