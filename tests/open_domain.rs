@@ -95,6 +95,17 @@ params = {{ population_size = 8, sample_size = 3 }}
             .spawn()
             .unwrap()
     }
+    /// `weaknas run SPEC --out OUT` with extra environment variables; it must succeed.
+    fn run_ok(&self, spec: &Path, out: &Path, vars: &[(&str, &str)]) {
+        self.weaknas()
+            .envs(vars.iter().copied())
+            .args(["run"])
+            .arg(spec)
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .success();
+    }
     fn weaknas(&self) -> Command {
         let mut c = Command::cargo_bin("weaknas").unwrap();
         c.env("WEAKNAS_HOME", self.path().join("home"))
@@ -142,13 +153,7 @@ fn open_domain_search_runs_and_is_never_retrained() {
     let env = Env::new();
     let spec = env.spec("od", 20, "0..2", LOCAL, "");
     let out = env.path().join("out");
-    env.weaknas()
-        .args(["run"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
+    env.run_ok(&spec, &out, &[]);
     let runs = weaknas_results::load_traces(&out).unwrap();
     assert_eq!(runs.len(), 6, "3 methods x 2 seeds");
     let journal = journal_lines(&out);
@@ -187,13 +192,7 @@ fn open_domain_search_runs_and_is_never_retrained() {
     assert_eq!(g["normal"].as_array().unwrap().len(), 8);
     assert!(g["text"].as_str().unwrap().starts_with("Genotype(normal=["));
     // A second invocation does nothing: runs are done, nothing is trained again.
-    env.weaknas()
-        .args(["run"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
+    env.run_ok(&spec, &out, &[]);
     assert_eq!(env.launches().len(), launches.len());
     // --force redoes the runs from the journal, still without training anything.
     let before = results(&out);
@@ -258,13 +257,7 @@ fn killed_search_resumes_without_retraining() {
         weaknas_results::list_runs(&out).unwrap().len() < 3,
         "killed mid-spec"
     );
-    env.weaknas()
-        .args(["run"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
+    env.run_ok(&spec, &out, &[]);
     let launches = env.launches();
     for k in &finished {
         assert_eq!(
@@ -275,13 +268,7 @@ fn killed_search_resumes_without_retraining() {
     }
     // The resumed result equals an uninterrupted search.
     let clean = env.path().join("clean");
-    env.weaknas()
-        .args(["run"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&clean)
-        .assert()
-        .success();
+    env.run_ok(&spec, &clean, &[]);
     assert_eq!(results(&out), results(&clean));
 }
 
@@ -290,14 +277,7 @@ fn failed_evaluations_are_retried_recorded_and_the_search_goes_on() {
     let env = Env::new();
     let spec = env.spec("fail", 20, "0..1", LOCAL, "");
     let out = env.path().join("out");
-    env.weaknas()
-        .env("FAIL_MOD", "4")
-        .args(["run"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
+    env.run_ok(&spec, &out, &[("FAIL_MOD", "4")]);
     let journal = journal_lines(&out);
     let failed: Vec<_> = journal.iter().filter(|r| r["status"] == "failed").collect();
     assert!(!failed.is_empty(), "some synthetic failures expected");
@@ -326,13 +306,7 @@ fn shards_merge_into_the_unsharded_result() {
     let env = Env::new();
     let spec = env.spec("shard", 12, "0..2", LOCAL, "");
     let whole = env.path().join("whole");
-    env.weaknas()
-        .args(["run"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&whole)
-        .assert()
-        .success();
+    env.run_ok(&spec, &whole, &[]);
     let mut parts = Vec::new();
     for i in 1..=3 {
         let o = env.path().join(format!("part{i}"));
@@ -390,6 +364,31 @@ fn stand_in(env: &Env, name: &str, body: &str) -> PathBuf {
     bin
 }
 
+/// Runs a 10-query spec (3 methods, 1 seed) whose evaluator command goes through the
+/// stand-ins in `bin`; checks every run finished with every evaluation ok, and returns the
+/// lines the stand-in logged to `launches.log.<log>`.
+fn run_through_stand_in(
+    env: &Env,
+    bin: &Path,
+    name: &str,
+    command: &str,
+    log: &str,
+) -> Vec<String> {
+    let spec = env.spec(name, 10, "0..1", command, "");
+    let out = env.path().join("out");
+    env.run_ok(&spec, &out, &[("PATH", &path_with(bin))]);
+    assert_eq!(weaknas_results::list_runs(&out).unwrap().len(), 3);
+    assert!(journal_lines(&out).iter().all(|r| r["status"] == "ok"));
+    std::fs::read_to_string(format!(
+        "{}.{log}",
+        env.path().join("launches.log").display()
+    ))
+    .unwrap()
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
 fn path_with(bin: &Path) -> String {
     format!(
         "{}:{}",
@@ -426,34 +425,18 @@ echo sbatch >> "$LAUNCHES.sbatch"
 sh -c "$wrap" > "$(echo "$out" | sed 's/%j/42/')" 2>&1
 "#,
     );
-    let spec = env.spec(
+    let sbatch = run_through_stand_in(
+        &env,
+        &bin,
         "slurm",
-        10,
-        "0..1",
         r#"sbatch --wait --quiet --job-name=weaknas-{key} --output={workdir}/slurm-%j.out --gres=gpu:1 --wrap "TRAIN {genotype} {result} {seed}""#,
-        "",
+        "sbatch",
     );
-    let out = env.path().join("out");
-    env.weaknas()
-        .env("PATH", path_with(&bin))
-        .args(["run"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    let sbatch = std::fs::read_to_string(format!(
-        "{}.sbatch",
-        env.path().join("launches.log").display()
-    ))
-    .unwrap();
     assert_eq!(
-        sbatch.lines().count(),
+        sbatch.len(),
         env.launches().len(),
         "every evaluation went through sbatch"
     );
-    assert_eq!(weaknas_results::list_runs(&out).unwrap().len(), 3);
-    assert!(journal_lines(&out).iter().all(|r| r["status"] == "ok"));
 }
 
 #[test]
@@ -489,28 +472,13 @@ echo "$host" >> "$LAUNCHES.hosts"
 exec sh -c "$*"
 "#,
     );
-    let spec = env.spec(
+    let mut seen = run_through_stand_in(
+        &env,
+        &bin,
         "parallel",
-        10,
-        "0..1",
         r#"parallel --will-cite -N0 --ssh fake-ssh -S 1/gpu-node{slot} --workdir . "TRAIN {genotype} {result} {seed}" ::: 1"#,
-        "",
+        "hosts",
     );
-    let out = env.path().join("out");
-    env.weaknas()
-        .env("PATH", path_with(&bin))
-        .args(["run"])
-        .arg(&spec)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
-    let hosts = std::fs::read_to_string(format!(
-        "{}.hosts",
-        env.path().join("launches.log").display()
-    ))
-    .unwrap();
-    let mut seen: Vec<&str> = hosts.lines().collect();
     assert_eq!(
         seen.len(),
         env.launches().len(),
@@ -519,11 +487,9 @@ exec sh -c "$*"
     seen.sort();
     seen.dedup();
     assert!(
-        seen.iter().all(|h| *h == "gpu-node1" || *h == "gpu-node2"),
+        seen.iter().all(|h| h == "gpu-node1" || h == "gpu-node2"),
         "hosts come from {{slot}} (concurrency 2): {seen:?}"
     );
-    assert_eq!(weaknas_results::list_runs(&out).unwrap().len(), 3);
-    assert!(journal_lines(&out).iter().all(|r| r["status"] == "ok"));
 }
 
 #[test]

@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod home;
 pub mod matrix;
 pub mod oracle;
+pub mod pip;
 pub mod predictor;
 pub mod rng;
 pub mod searcher;

