@@ -469,6 +469,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 echo "$host" >> "$LAUNCHES.hosts"
+# Like sshd, start the remote command with the login shell in SHELL: GNU parallel's remote
+# wrapper runs the job with $SHELL, and CI's environment has no SHELL of its own.
+SHELL=/bin/sh; export SHELL
 exec sh -c "$*"
 "#,
     );

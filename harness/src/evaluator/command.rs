@@ -321,7 +321,8 @@ impl CommandPool {
             let outcome = self.run_once(&genotype, &result, &work, key, &text, seed, attempt, slot);
             park_if_stopping();
             self.slots.release(slot);
-            match outcome.and_then(|()| self.read_result(&result)) {
+            let log_path = attempt_log(&work, attempt);
+            match outcome.and_then(|()| self.read_result(&result, &log_path)) {
                 Ok((search, report, cost, value)) => {
                     rec.status = EvalStatus::Ok;
                     rec.search = Some(search);
@@ -379,7 +380,7 @@ impl CommandPool {
             .replace("{key}", key)
             .replace("{slot}", &slot.to_string())
             .replace("{text}", &shell_quote(text));
-        let log_path = work.join(format!("attempt-{attempt}.log"));
+        let log_path = attempt_log(work, attempt);
         let log = std::fs::File::create(&log_path)
             .with_context(|| format!("creating {}", log_path.display()))?;
         let mut c = Command::new("sh");
@@ -444,11 +445,22 @@ impl CommandPool {
         Ok(())
     }
 
-    fn read_result(&self, path: &Path) -> Result<(f64, f64, Option<f64>, serde_json::Value)> {
+    /// Reads what the command wrote to `path`; `log` is the attempt's output, quoted in the
+    /// error when there is no result file (the command "succeeded" without doing the work,
+    /// e.g. a launcher that could not start it).
+    fn read_result(
+        &self,
+        path: &Path,
+        log: &Path,
+    ) -> Result<(f64, f64, Option<f64>, serde_json::Value)> {
         let bytes = std::fs::read(path).with_context(|| {
+            let tail = log_tail(log, 800);
             format!(
-                "the command succeeded but wrote no result file {}",
-                path.display()
+                "the command succeeded but wrote no result file {}; log {}:{}{}",
+                path.display(),
+                log.display(),
+                if tail.is_empty() { " (empty)" } else { "\n" },
+                tail
             )
         })?;
         let v: serde_json::Value = serde_json::from_slice(&bytes)
@@ -538,6 +550,11 @@ fn kill_group(child: &mut std::process::Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Where attempt `attempt` of an evaluation writes its stdout and stderr.
+fn attempt_log(work: &Path, attempt: u32) -> PathBuf {
+    work.join(format!("attempt-{attempt}.log"))
 }
 
 fn log_tail(path: &Path, n: usize) -> String {
@@ -662,6 +679,10 @@ mod tests {
             ("echo 'not json' > {result}", "not valid JSON"),
             ("echo '{\"other\": 1}' > {result}", "no field \"acc\""),
             ("true # {result}", "no result file"),
+            (
+                "echo 'launcher could not start the job' # {result}",
+                "launcher could not start the job",
+            ),
             (
                 "echo '{\"acc\": \"x\", \"test\": 1}' > {result}",
                 "not a finite number",
