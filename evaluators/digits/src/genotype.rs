@@ -1,5 +1,7 @@
-//! The genotype JSON the harness writes for one proposed cell, parsed and validated here
-//! (independently of the harness's own genotype type).
+//! The genotype JSON the harness writes for one proposed cell, parsed and validated here.
+//! Space and op names come from the harness's tables; the cells are read as written (any
+//! concat list, any `text`), so genotypes from elsewhere (e.g. DARTS's `genotypes.py`) train
+//! too, while the harness's own `Genotype` only takes its canonical form.
 //!
 //! ```json
 //! {"space":"darts","normal":[["sep_conv_3x3",0],["skip_connect",1],...],
@@ -14,65 +16,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 use std::path::Path;
 
-/// Which cell space a genotype belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Space {
-    /// DARTS: 4 nodes, 8 operations.
-    Darts,
-    /// NASNet: 5 blocks, 13 operations.
-    Nasnet,
-}
+/// Which cell space a genotype belongs to: the harness's variants (`darts`: 4 nodes, 8
+/// operations; `nasnet`: 5 blocks, 13 operations), whose op tables this program shares.
+pub use weaknas_harness::space::cells::CellVariant as Space;
+use weaknas_harness::space::cells::Op;
 
-impl Space {
-    /// The space's name in the JSON (`darts`, `nasnet`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Space::Darts => "darts",
-            Space::Nasnet => "nasnet",
-        }
-    }
-
-    /// Intermediate nodes (blocks) per cell.
-    pub fn nodes(self) -> usize {
-        match self {
-            Space::Darts => 4,
-            Space::Nasnet => 5,
-        }
-    }
-
-    /// The operation names the space allows, in the order of its papers.
-    pub fn op_names(self) -> &'static [&'static str] {
-        match self {
-            Space::Darts => &[
-                "none",
-                "max_pool_3x3",
-                "avg_pool_3x3",
-                "skip_connect",
-                "sep_conv_3x3",
-                "sep_conv_5x5",
-                "dil_conv_3x3",
-                "dil_conv_5x5",
-            ],
-            Space::Nasnet => &[
-                "identity",
-                "conv_1x3_3x1",
-                "conv_1x7_7x1",
-                "dil_conv_3x3",
-                "avg_pool_3x3",
-                "max_pool_3x3",
-                "max_pool_5x5",
-                "max_pool_7x7",
-                "conv_1x1",
-                "conv_3x3",
-                "sep_conv_3x3",
-                "sep_conv_5x5",
-                "sep_conv_7x7",
-            ],
-        }
-    }
-}
-
-/// One candidate operation on an edge of a cell.
+/// One candidate operation on an edge of a cell, as this program builds it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
     /// The zero operation (DARTS `none`).
@@ -96,26 +45,29 @@ pub enum OpKind {
 impl OpKind {
     /// The operation of a name in a space, if the space has it.
     pub fn parse(space: Space, name: &str) -> Option<OpKind> {
+        space.op_by_name(name).map(OpKind::of)
+    }
+
+    /// How this program builds a harness op.
+    pub fn of(op: Op) -> OpKind {
         use OpKind::*;
-        let op = match (space, name) {
-            (Space::Darts, "none") => Zero,
-            (Space::Darts, "skip_connect") | (Space::Nasnet, "identity") => Identity,
-            (Space::Darts, "max_pool_3x3") | (Space::Nasnet, "max_pool_3x3") => MaxPool(3),
-            (Space::Nasnet, "max_pool_5x5") => MaxPool(5),
-            (Space::Nasnet, "max_pool_7x7") => MaxPool(7),
-            (Space::Darts, "avg_pool_3x3") | (Space::Nasnet, "avg_pool_3x3") => AvgPool(3),
-            (Space::Darts, "sep_conv_3x3") | (Space::Nasnet, "sep_conv_3x3") => SepConv(3),
-            (Space::Darts, "sep_conv_5x5") | (Space::Nasnet, "sep_conv_5x5") => SepConv(5),
-            (Space::Nasnet, "sep_conv_7x7") => SepConv(7),
-            (Space::Darts, "dil_conv_3x3") | (Space::Nasnet, "dil_conv_3x3") => DilConv(3),
-            (Space::Darts, "dil_conv_5x5") => DilConv(5),
-            (Space::Nasnet, "conv_1x3_3x1") => ConvFactorized(3),
-            (Space::Nasnet, "conv_1x7_7x1") => ConvFactorized(7),
-            (Space::Nasnet, "conv_1x1") => Conv(1),
-            (Space::Nasnet, "conv_3x3") => Conv(3),
-            _ => return None,
-        };
-        Some(op)
+        match op {
+            Op::Zero => Zero,
+            Op::SkipConnect | Op::Identity => Identity,
+            Op::MaxPool3x3 => MaxPool(3),
+            Op::MaxPool5x5 => MaxPool(5),
+            Op::MaxPool7x7 => MaxPool(7),
+            Op::AvgPool3x3 => AvgPool(3),
+            Op::SepConv3x3 => SepConv(3),
+            Op::SepConv5x5 => SepConv(5),
+            Op::SepConv7x7 => SepConv(7),
+            Op::DilConv3x3 => DilConv(3),
+            Op::DilConv5x5 => DilConv(5),
+            Op::Conv1x3Then3x1 => ConvFactorized(3),
+            Op::Conv1x7Then7x1 => ConvFactorized(7),
+            Op::Conv1x1 => Conv(1),
+            Op::Conv3x3 => Conv(3),
+        }
     }
 }
 
@@ -199,10 +151,11 @@ impl Genotype {
     /// Parses and validates genotype JSON.
     pub fn from_json(json: &str) -> Result<Genotype> {
         let raw: RawGenotype = serde_json::from_str(json).map_err(|e| anyhow!("bad JSON: {e}"))?;
-        let space = match raw.space.as_str() {
-            "darts" => Space::Darts,
-            "nasnet" => Space::Nasnet,
-            other => bail!("unknown space {other:?} (expected \"darts\" or \"nasnet\")"),
+        let Some(space) = Space::parse(&raw.space) else {
+            bail!(
+                "unknown space {:?} (expected \"darts\" or \"nasnet\")",
+                raw.space
+            );
         };
         let normal = parse_cell(space, "normal", &raw.normal, &raw.normal_concat)?;
         let reduce = parse_cell(space, "reduce", &raw.reduce, &raw.reduce_concat)?;
@@ -225,7 +178,7 @@ fn parse_cell(
     pairs: &[(String, i64)],
     concat: &[i64],
 ) -> Result<CellSpec> {
-    let nodes = space.nodes();
+    let nodes = space.blocks();
     if pairs.len() != 2 * nodes {
         bail!(
             "{which}: {} (op, input) pairs, but the {} space needs {} (2 per node, {nodes} nodes)",
@@ -241,7 +194,12 @@ fn parse_cell(
             anyhow!(
                 "{which}[{k}]: unknown operation {name:?} for the {} space (allowed: {})",
                 space.name(),
-                space.op_names().join(", ")
+                space
+                    .ops()
+                    .iter()
+                    .map(|o| o.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         })?;
         if *input < 0 || *input as usize >= node + 2 {
@@ -354,8 +312,8 @@ pub(crate) mod tests {
     #[test]
     fn every_op_name_parses_in_its_space_only() {
         for space in [Space::Darts, Space::Nasnet] {
-            for name in space.op_names() {
-                assert!(OpKind::parse(space, name).is_some(), "{name}");
+            for op in space.ops() {
+                assert!(OpKind::parse(space, op.name()).is_some(), "{op}");
             }
         }
         assert!(OpKind::parse(Space::Darts, "identity").is_none());
