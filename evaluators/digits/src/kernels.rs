@@ -200,8 +200,9 @@ impl Grid {
     }
 }
 
-/// Dense 2-d convolution (one group, no dilation) with a `kh x kw` window and padding
-/// `(ph, pw)`: `x` is `[B, Ci, H, W]`, the weight `[Co, Ci, kh, kw]`.
+/// 2-d convolution with a `kh x kw` window, padding `(ph, pw)`, a stride and a dilation,
+/// either dense (`x` is `[B, Ci, H, W]`, the weight `[Co, Ci, kh, kw]`) or depthwise (one
+/// filter per channel: the weight is `[C, 1, kh, kw]` and the output has `C` channels).
 #[derive(Clone, Copy, Debug)]
 pub struct Conv2d {
     /// Window height.
@@ -214,9 +215,40 @@ pub struct Conv2d {
     pub ph: usize,
     /// Zero padding left and right.
     pub pw: usize,
+    /// Dilation (both axes).
+    pub dil: usize,
+    /// One filter per channel instead of one per (output, input) channel pair.
+    pub depthwise: bool,
 }
 
 impl Conv2d {
+    /// A dense convolution without dilation.
+    pub fn dense(kh: usize, kw: usize, stride: usize, ph: usize, pw: usize) -> Self {
+        Conv2d {
+            kh,
+            kw,
+            stride,
+            ph,
+            pw,
+            dil: 1,
+            depthwise: false,
+        }
+    }
+
+    /// A depthwise convolution with a square `k x k` window and the same padding, stride and
+    /// dilation on both axes.
+    pub fn depthwise(k: usize, stride: usize, pad: usize, dil: usize) -> Self {
+        Conv2d {
+            kh: k,
+            kw: k,
+            stride,
+            ph: pad,
+            pw: pad,
+            dil,
+            depthwise: true,
+        }
+    }
+
     /// Applies the convolution (with a backward pass) to `x` and the weight `w`.
     pub fn apply(self, x: &Tensor, w: &Tensor) -> Result<Tensor> {
         x.contiguous()?.apply_op2(&w.contiguous()?, self)
@@ -224,13 +256,31 @@ impl Conv2d {
 
     fn grid(&self, h: usize, w: usize) -> Result<Grid> {
         Grid::new(
-            "conv2d",
+            self.name(),
             (h, w),
             (self.kh, self.kw),
             (self.ph, self.pw),
-            1,
+            self.dil,
             self.stride,
         )
+    }
+
+    /// Input channels each output channel reads (`ci`, or 1 when depthwise).
+    fn group(&self, ci: usize) -> usize {
+        if self.depthwise {
+            1
+        } else {
+            ci
+        }
+    }
+
+    /// The first input channel output channel `o` reads.
+    fn first_input(&self, o: usize) -> usize {
+        if self.depthwise {
+            o
+        } else {
+            0
+        }
     }
 
     /// All `ci` planes of one image, padded.
@@ -243,7 +293,11 @@ impl Conv2d {
 
 impl CustomOp2 for Conv2d {
     fn name(&self) -> &'static str {
-        "conv2d"
+        if self.depthwise {
+            "depthwise-conv2d"
+        } else {
+            "conv2d"
+        }
     }
 
     fn cpu_fwd(
@@ -255,10 +309,14 @@ impl CustomOp2 for Conv2d {
     ) -> Result<(CpuStorage, Shape)> {
         let (b, ci, h, w) = dims4(l1.shape(), self.name())?;
         let (co, wci, kh, kw) = dims4(l2.shape(), self.name())?;
-        if wci != ci || kh != self.kh || kw != self.kw {
+        let cig = self.group(ci);
+        if wci != cig || kh != self.kh || kw != self.kw || (self.depthwise && co != ci) {
             bail!(
-                "conv2d: weight {:?} does not fit {ci} input channels",
-                l2.shape().dims()
+                "{}: weight {:?} does not fit {ci} input channels, window {}x{}",
+                self.name(),
+                l2.shape().dims(),
+                self.kh,
+                self.kw
             );
         }
         let g = self.grid(h, w)?;
@@ -272,8 +330,10 @@ impl CustomOp2 for Conv2d {
             self.pad_image(&g, &x[bi * ci * h * w..(bi + 1) * ci * h * w], &mut padded);
             for (o, dst) in ob.chunks_exact_mut(g.ho * g.wo).enumerate() {
                 wide.fill(0.0);
-                for (i, src) in padded.chunks_exact(g.plane).enumerate() {
-                    let wrow = &wt[(o * ci + i) * taps..(o * ci + i + 1) * taps];
+                let first = self.first_input(o);
+                for i in 0..cig {
+                    let src = &padded[(first + i) * g.plane..(first + i + 1) * g.plane];
+                    let wrow = &wt[(o * cig + i) * taps..(o * cig + i + 1) * taps];
                     for (&wv, &off) in wrow.iter().zip(g.offsets()) {
                         axpy_from(&mut wide, wv, src, off);
                     }
@@ -293,6 +353,7 @@ impl CustomOp2 for Conv2d {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (_, ci, h, w) = arg1.dims4()?;
         let co = arg2.dim(0)?;
+        let cig = self.group(ci);
         let g = self.grid(h, w)?;
         let taps = g.taps;
         let (gx, gw) = with_slices(&[arg1, arg2, grad_res], |v| {
@@ -309,10 +370,12 @@ impl CustomOp2 for Conv2d {
                 let gb = &gr[bi * co * g.ho * g.wo..(bi + 1) * co * g.ho * g.wo];
                 for (o, go) in gb.chunks_exact(g.ho * g.wo).enumerate() {
                     g.spread(go, &mut gwide);
-                    for i in 0..ci {
-                        let src = &padded[i * g.plane..(i + 1) * g.plane];
-                        let gdst = &mut gpad[i * g.plane..(i + 1) * g.plane];
-                        let wi = (o * ci + i) * taps;
+                    let first = self.first_input(o);
+                    for i in 0..cig {
+                        let ch = first + i;
+                        let src = &padded[ch * g.plane..(ch + 1) * g.plane];
+                        let gdst = &mut gpad[ch * g.plane..(ch + 1) * g.plane];
+                        let wi = (o * cig + i) * taps;
                         for (t, &off) in g.offsets().iter().enumerate() {
                             gw[wi + t] += dot(&gwide, &src[off..off + g.len]);
                             axpy_to(gdst, off, wt[wi + t], &gwide);
@@ -322,115 +385,6 @@ impl CustomOp2 for Conv2d {
                 for (gp, plane) in gpad.chunks_exact(g.plane).zip(gxb.chunks_exact_mut(h * w)) {
                     g.unpad_add(gp, plane);
                 }
-            }
-            Ok((gx, gw))
-        })?;
-        Ok((
-            Some(Tensor::from_vec(gx, arg1.shape(), arg1.device())?),
-            Some(Tensor::from_vec(gw, arg2.shape(), arg2.device())?),
-        ))
-    }
-}
-
-/// Depthwise convolution: `x` is `[B, C, H, W]`, the weight `[C, 1, k, k]`; square window,
-/// same stride, padding and dilation on both axes.
-#[derive(Clone, Copy, Debug)]
-pub struct DepthwiseConv {
-    /// Window size.
-    pub k: usize,
-    /// Stride.
-    pub stride: usize,
-    /// Zero padding on every side.
-    pub pad: usize,
-    /// Dilation.
-    pub dil: usize,
-}
-
-impl DepthwiseConv {
-    /// Applies the convolution (with a backward pass) to `x` and the weight `w`.
-    pub fn apply(self, x: &Tensor, w: &Tensor) -> Result<Tensor> {
-        x.contiguous()?.apply_op2(&w.contiguous()?, self)
-    }
-
-    fn grid(&self, h: usize, w: usize) -> Result<Grid> {
-        Grid::new(
-            "depthwise-conv2d",
-            (h, w),
-            (self.k, self.k),
-            (self.pad, self.pad),
-            self.dil,
-            self.stride,
-        )
-    }
-}
-
-impl CustomOp2 for DepthwiseConv {
-    fn name(&self) -> &'static str {
-        "depthwise-conv2d"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (b, c, h, w) = dims4(l1.shape(), self.name())?;
-        let (wc, one, k1, k2) = dims4(l2.shape(), self.name())?;
-        if wc != c || one != 1 || k1 != self.k || k2 != self.k {
-            bail!(
-                "depthwise-conv2d: weight {:?} does not fit {c} channels, window {}",
-                l2.shape().dims(),
-                self.k
-            );
-        }
-        let g = self.grid(h, w)?;
-        let x = f32_slice(s1, l1, self.name())?;
-        let wt = f32_slice(s2, l2, self.name())?;
-        let kk = self.k * self.k;
-        let mut padded = vec![0f32; g.plane];
-        let mut wide = vec![0f32; g.len];
-        let mut out = vec![0f32; b * c * g.ho * g.wo];
-        for (bc, o) in out.chunks_exact_mut(g.ho * g.wo).enumerate() {
-            let ch = bc % c;
-            g.pad(&x[bc * h * w..(bc + 1) * h * w], 0.0, &mut padded);
-            wide.fill(0.0);
-            for (t, &off) in g.offsets().iter().enumerate() {
-                axpy_from(&mut wide, wt[ch * kk + t], &padded, off);
-            }
-            g.extract(&wide, o);
-        }
-        Ok((CpuStorage::F32(out), Shape::from((b, c, g.ho, g.wo))))
-    }
-
-    fn bwd(
-        &self,
-        arg1: &Tensor,
-        arg2: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (_, c, h, w) = arg1.dims4()?;
-        let g = self.grid(h, w)?;
-        let kk = self.k * self.k;
-        let (gx, gw) = with_slices(&[arg1, arg2, grad_res], |v| {
-            let (x, wt, gr) = (v[0], v[1], v[2]);
-            let mut padded = vec![0f32; g.plane];
-            let mut gpad = vec![0f32; g.plane];
-            let mut gwide = vec![0f32; g.len];
-            let mut gx = vec![0f32; x.len()];
-            let mut gw = vec![0f32; wt.len()];
-            for (bc, gxi) in gx.chunks_exact_mut(h * w).enumerate() {
-                let ch = bc % c;
-                g.pad(&x[bc * h * w..(bc + 1) * h * w], 0.0, &mut padded);
-                g.spread(&gr[bc * g.ho * g.wo..(bc + 1) * g.ho * g.wo], &mut gwide);
-                gpad.fill(0.0);
-                for (t, &off) in g.offsets().iter().enumerate() {
-                    gw[ch * kk + t] += dot(&gwide, &padded[off..off + g.len]);
-                    axpy_to(&mut gpad, off, wt[ch * kk + t], &gwide);
-                }
-                g.unpad_add(&gpad, gxi);
             }
             Ok((gx, gw))
         })?;
@@ -902,14 +856,9 @@ mod tests {
                 let c = 3;
                 let x = Var::from_tensor(&random(&[2, c, h, w], 1)).unwrap();
                 let wt = Var::from_tensor(&random(&[c, 1, k, k], 2)).unwrap();
-                let ours = DepthwiseConv {
-                    k,
-                    stride,
-                    pad,
-                    dil,
-                }
-                .apply(&x, &wt)
-                .unwrap();
+                let ours = Conv2d::depthwise(k, stride, pad, dil)
+                    .apply(&x, &wt)
+                    .unwrap();
                 let theirs = x.conv2d(&wt, pad, stride, dil, c).unwrap();
                 let what = format!("{h}x{w} k={k} s={stride} d={dil}");
                 assert!(max_abs_diff(&ours, &theirs) < 1e-5, "forward {what}");
@@ -1151,15 +1100,9 @@ mod tests {
                 let (ph, pw) = (kh / 2, kw / 2);
                 let x = Var::from_tensor(&random(&[2, 3, h, w], 15)).unwrap();
                 let wt = Var::from_tensor(&random(&[4, 3, kh, kw], 16)).unwrap();
-                let ours = Conv2d {
-                    kh,
-                    kw,
-                    stride,
-                    ph,
-                    pw,
-                }
-                .apply(&x, &wt)
-                .unwrap();
+                let ours = Conv2d::dense(kh, kw, stride, ph, pw)
+                    .apply(&x, &wt)
+                    .unwrap();
                 let theirs = x
                     .pad_with_zeros(2, ph, ph)
                     .unwrap()

@@ -6,8 +6,7 @@
 
 use crate::genotype::{CellSpec, Genotype, OpKind};
 use crate::kernels::{
-    out_size, tensor_channel_stats, BatchNormOp, Conv2d, DepthwiseConv, PointwiseConv, Pool,
-    PoolKind,
+    out_size, tensor_channel_stats, BatchNormOp, Conv2d, PointwiseConv, Pool, PoolKind,
 };
 use candle_core::{DType, Device, Result, Tensor, Var, D};
 use rand::Rng;
@@ -152,14 +151,7 @@ impl Conv {
             }
             .apply(x, &self.w)
         } else {
-            Conv2d {
-                kh,
-                kw,
-                stride: self.stride,
-                ph,
-                pw,
-            }
-            .apply(x, &self.w)
+            Conv2d::dense(kh, kw, self.stride, ph, pw).apply(x, &self.w)
         }
     }
 }
@@ -229,7 +221,7 @@ impl FactorizedReduce {
 /// ReLU, depthwise `k x k` (stride, dilation), pointwise 1x1, BN.
 pub struct DwPwBn {
     dw: Var,
-    dw_op: DepthwiseConv,
+    dw_op: Conv2d,
     pw: Conv,
     bn: BatchNorm,
 }
@@ -238,12 +230,7 @@ impl DwPwBn {
     fn new(p: &mut ParamInit, c: usize, k: usize, stride: usize, dil: usize) -> Result<Self> {
         Ok(Self {
             dw: p.conv(c, 1, k, k)?,
-            dw_op: DepthwiseConv {
-                k,
-                stride,
-                pad: dil * (k - 1) / 2,
-                dil,
-            },
+            dw_op: Conv2d::depthwise(k, stride, dil * (k - 1) / 2, dil),
             pw: Conv::new(p, c, c, (1, 1), 1)?,
             bn: BatchNorm::new(p, c)?,
         })
