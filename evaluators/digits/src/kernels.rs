@@ -837,6 +837,29 @@ mod tests {
             .unwrap()
     }
 
+    /// Asserts that `ours` and `theirs` (the same function of `vars`, computed two ways)
+    /// agree within `fwd` and that the gradients of `sum(out * up)` with respect to every
+    /// var agree within `grad` (`up` random from `seed`).
+    fn assert_agree(
+        ours: &Tensor,
+        theirs: &Tensor,
+        vars: &[&Var],
+        seed: u64,
+        fwd: f32,
+        grad: f32,
+        what: &str,
+    ) {
+        let d = max_abs_diff(ours, theirs);
+        assert!(d < fwd, "forward {what}: {d}");
+        let up = random(ours.dims(), seed);
+        let grads = |out: &Tensor| (out * &up).unwrap().sum_all().unwrap().backward().unwrap();
+        let (g1, g2) = (grads(ours), grads(theirs));
+        for v in vars {
+            let d = max_abs_diff(g1.get(v).unwrap(), g2.get(v).unwrap());
+            assert!(d < grad, "grad {what}: {d}");
+        }
+    }
+
     /// Forward and backward agree with candle's own grouped convolution.
     #[test]
     fn depthwise_matches_candle_grouped_conv() {
@@ -861,24 +884,7 @@ mod tests {
                     .unwrap();
                 let theirs = x.conv2d(&wt, pad, stride, dil, c).unwrap();
                 let what = format!("{h}x{w} k={k} s={stride} d={dil}");
-                assert!(max_abs_diff(&ours, &theirs) < 1e-5, "forward {what}");
-                let up = random(ours.dims(), 3);
-                let g1 = (&ours * &up)
-                    .unwrap()
-                    .sum_all()
-                    .unwrap()
-                    .backward()
-                    .unwrap();
-                let g2 = (&theirs * &up)
-                    .unwrap()
-                    .sum_all()
-                    .unwrap()
-                    .backward()
-                    .unwrap();
-                for v in [&x, &wt] {
-                    let (a, b) = (g1.get(v).unwrap(), g2.get(v).unwrap());
-                    assert!(max_abs_diff(a, b) < 1e-4, "grad {what}");
-                }
+                assert_agree(&ours, &theirs, &[&x, &wt], 3, 1e-5, 1e-4, &what);
             }
         }
     }
@@ -890,7 +896,6 @@ mod tests {
     #[test]
     fn pooling_matches_candle_without_padding() {
         let x = Var::from_tensor(&random(&[2, 3, 8, 8], 4)).unwrap();
-        let up = random(&[2, 3, 4, 4], 5);
         for (kind, theirs) in [
             (PoolKind::Max, x.max_pool2d(2).unwrap()),
             (PoolKind::Avg, x.avg_pool2d(2).unwrap()),
@@ -905,19 +910,7 @@ mod tests {
             .unwrap();
             assert!(max_abs_diff(&ours, &theirs) < 1e-6);
             if kind == PoolKind::Avg {
-                let g1 = (&ours * &up)
-                    .unwrap()
-                    .sum_all()
-                    .unwrap()
-                    .backward()
-                    .unwrap();
-                let g2 = (&theirs * &up)
-                    .unwrap()
-                    .sum_all()
-                    .unwrap()
-                    .backward()
-                    .unwrap();
-                assert!(max_abs_diff(g1.get(&x).unwrap(), g2.get(&x).unwrap()) < 1e-6);
+                assert_agree(&ours, &theirs, &[&x], 5, 1e-6, 1e-6, "avg pool");
             }
         }
     }
@@ -1011,7 +1004,6 @@ mod tests {
         let x = Var::from_tensor(&random(&[b, c, h, w], 8)).unwrap();
         let gamma = Var::from_tensor(&random(&[c], 9)).unwrap();
         let beta = Var::from_tensor(&random(&[c], 10)).unwrap();
-        let up = random(&[b, c, h, w], 11);
         let xv = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         let (mean, var) = channel_stats(&xv, b, c, h * w);
         let eps = 1e-5;
@@ -1036,23 +1028,15 @@ mod tests {
             .unwrap()
             .broadcast_add(&b4)
             .unwrap();
-        assert!(max_abs_diff(&ours, &theirs) < 1e-5);
-        let g1 = (&ours * &up)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let g2 = (&theirs * &up)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        for p in [&x, &gamma, &beta] {
-            let d = max_abs_diff(g1.get(p).unwrap(), g2.get(p).unwrap());
-            assert!(d < 1e-4, "{d}");
-        }
+        assert_agree(
+            &ours,
+            &theirs,
+            &[&x, &gamma, &beta],
+            11,
+            1e-5,
+            1e-4,
+            "batch norm",
+        );
     }
 
     /// Forward and backward agree with candle's 1x1 convolution, at strides 1 and 2.
@@ -1063,23 +1047,8 @@ mod tests {
             let w = Var::from_tensor(&random(&[3, 5, 1, 1], 13)).unwrap();
             let ours = PointwiseConv { stride }.apply(&x, &w).unwrap();
             let theirs = x.conv2d(&w, 0, stride, 1, 1).unwrap();
-            assert!(max_abs_diff(&ours, &theirs) < 1e-5);
-            let up = random(ours.dims(), 14);
-            let g1 = (&ours * &up)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let g2 = (&theirs * &up)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            for v in [&x, &w] {
-                assert!(max_abs_diff(g1.get(v).unwrap(), g2.get(v).unwrap()) < 1e-4);
-            }
+            let what = format!("stride {stride} size {size}");
+            assert_agree(&ours, &theirs, &[&x, &w], 14, 1e-5, 1e-4, &what);
         }
     }
 
@@ -1111,24 +1080,7 @@ mod tests {
                     .conv2d(&wt, 0, stride, 1, 1)
                     .unwrap();
                 let what = format!("{h}x{w} {kh}x{kw} s={stride}");
-                assert!(max_abs_diff(&ours, &theirs) < 1e-5, "forward {what}");
-                let up = random(ours.dims(), 17);
-                let g1 = (&ours * &up)
-                    .unwrap()
-                    .sum_all()
-                    .unwrap()
-                    .backward()
-                    .unwrap();
-                let g2 = (&theirs * &up)
-                    .unwrap()
-                    .sum_all()
-                    .unwrap()
-                    .backward()
-                    .unwrap();
-                for v in [&x, &wt] {
-                    let (a, b) = (g1.get(v).unwrap(), g2.get(v).unwrap());
-                    assert!(max_abs_diff(a, b) < 1e-4, "grad {what}");
-                }
+                assert_agree(&ours, &theirs, &[&x, &wt], 17, 1e-5, 1e-4, &what);
             }
         }
     }
