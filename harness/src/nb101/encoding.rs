@@ -180,27 +180,7 @@ pub fn encode_path(spec: &ModelSpec, out: &mut [f32]) {
 mod tests {
     use super::*;
 
-    fn readme_spec() -> ModelSpec {
-        let m: Vec<Vec<u8>> = vec![
-            vec![0, 1, 1, 1, 0, 1, 0],
-            vec![0, 0, 0, 0, 0, 0, 1],
-            vec![0, 0, 0, 0, 0, 0, 1],
-            vec![0, 0, 0, 0, 1, 0, 0],
-            vec![0, 0, 0, 0, 0, 0, 1],
-            vec![0, 0, 0, 0, 0, 0, 1],
-            vec![0, 0, 0, 0, 0, 0, 0],
-        ];
-        let ops = [
-            Op::Input,
-            Op::Conv1x1,
-            Op::Conv3x3,
-            Op::Conv3x3,
-            Op::Conv3x3,
-            Op::MaxPool3x3,
-            Op::Output,
-        ];
-        ModelSpec::new(&m, &ops).unwrap()
-    }
+    use crate::nb101::spec::readme_example as readme_spec;
 
     #[test]
     fn org_hand_checked() {

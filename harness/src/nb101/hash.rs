@@ -164,7 +164,6 @@ pub fn parse_hash(s: &str) -> Option<[u8; 16]> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::spec::{ModelSpec, Op};
     use super::*;
 
     #[test]
@@ -184,25 +183,7 @@ mod tests {
 
     #[test]
     fn nasbench_readme_vector() {
-        let m: Vec<Vec<u8>> = vec![
-            vec![0, 1, 1, 1, 0, 1, 0],
-            vec![0, 0, 0, 0, 0, 0, 1],
-            vec![0, 0, 0, 0, 0, 0, 1],
-            vec![0, 0, 0, 0, 1, 0, 0],
-            vec![0, 0, 0, 0, 0, 0, 1],
-            vec![0, 0, 0, 0, 0, 0, 1],
-            vec![0, 0, 0, 0, 0, 0, 0],
-        ];
-        let ops = [
-            Op::Input,
-            Op::Conv1x1,
-            Op::Conv3x3,
-            Op::Conv3x3,
-            Op::Conv3x3,
-            Op::MaxPool3x3,
-            Op::Output,
-        ];
-        let s = ModelSpec::new(&m, &ops).unwrap().canonical().unwrap();
+        let s = crate::nb101::spec::readme_example().canonical().unwrap();
         assert_eq!(s.hash_hex(), "28cfc7874f6d200472e1a9dcd8650aa0");
         assert_eq!(
             parse_hash("28cfc7874f6d200472e1a9dcd8650aa0"),

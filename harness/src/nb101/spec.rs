@@ -467,6 +467,31 @@ impl ModelSpec {
     }
 }
 
+/// The example cell of nasbench's README (the first of benchmarks.md's hash test vectors),
+/// shared by the tests of the hash and the encodings.
+#[cfg(test)]
+pub(crate) fn readme_example() -> ModelSpec {
+    let m: Vec<Vec<u8>> = vec![
+        vec![0, 1, 1, 1, 0, 1, 0],
+        vec![0, 0, 0, 0, 0, 0, 1],
+        vec![0, 0, 0, 0, 0, 0, 1],
+        vec![0, 0, 0, 0, 1, 0, 0],
+        vec![0, 0, 0, 0, 0, 0, 1],
+        vec![0, 0, 0, 0, 0, 0, 1],
+        vec![0, 0, 0, 0, 0, 0, 0],
+    ];
+    let ops = [
+        Op::Input,
+        Op::Conv1x1,
+        Op::Conv3x3,
+        Op::Conv3x3,
+        Op::Conv3x3,
+        Op::MaxPool3x3,
+        Op::Output,
+    ];
+    ModelSpec::new(&m, &ops).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

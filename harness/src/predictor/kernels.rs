@@ -96,14 +96,36 @@ pub(crate) fn matmul(
     }
     // SAFETY: every index touched is inside the slices (checked above); dst does not alias
     // lhs or rhs (a `&mut` and `&` borrow cannot overlap).
+    unsafe { gemm_into(dst.as_mut_ptr(), n, m, n, k, lhs, rhs, par) }
+}
+
+/// `gemm` writing the `m x n` product into a row-major output at `dst` whose rows are
+/// `row_stride` values apart (overwrites, no accumulation).
+///
+/// # Safety
+/// `dst` must be valid for writes of the whole `m x n` block with that row stride, must not
+/// overlap the operands, and the operands must hold `m x k` and `k x n` values (see
+/// [`Operand::check`]).
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_into(
+    dst: *mut f32,
+    row_stride: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: Operand<'_>,
+    rhs: Operand<'_>,
+    par: Parallelism,
+) {
+    // SAFETY: forwarded from the caller.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
-            n as isize,
+            row_stride as isize,
             false,
             lhs.data.as_ptr(),
             lhs.cs as isize,
@@ -117,7 +139,7 @@ pub(crate) fn matmul(
             false,
             false,
             par,
-        );
+        )
     }
 }
 
@@ -201,27 +223,7 @@ impl<'a> ColumnBlocks<'a> {
                     std::slice::from_raw_parts_mut(d.add(i * n), w).fill(0.0);
                 }
             } else {
-                gemm::gemm(
-                    m,
-                    w,
-                    k,
-                    d,
-                    1,
-                    n as isize,
-                    false,
-                    lhs.data.as_ptr(),
-                    lhs.cs as isize,
-                    lhs.rs as isize,
-                    rhs.data.as_ptr(),
-                    rhs.cs as isize,
-                    rhs.rs as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
+                gemm_into(d, n, m, w, k, lhs, rhs, Parallelism::None);
             }
             for i in 0..m {
                 let row = std::slice::from_raw_parts_mut(d.add(i * n), w);
