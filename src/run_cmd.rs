@@ -4,6 +4,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use weaknas_harness::fsutil::DirLock;
 use weaknas_harness::runner::{self, spec::parse_seed_range, BenchmarkSet, RunOptions, Spec};
 use weaknas_results::ParquetTraceSink;
 
@@ -62,6 +63,7 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
 
 /// `weaknas merge`.
 pub fn merge(args: MergeArgs) -> Result<()> {
+    let _lock = DirLock::acquire(&args.into, "merge")?;
     for from in &args.from {
         let s = weaknas_results::merge_results(&args.into, from)?;
         println!(
@@ -113,6 +115,7 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
         evaluations: Some(out.join("evaluations")),
         shard,
     };
+    let _lock = DirLock::acquire(&out, if render { "reproduce" } else { "run" })?;
     let sink = ParquetTraceSink::new(&out);
     let summary = runner::run_spec(&spec, &registry, &benches, &sink, &opts)?;
     let shard_note = match shard {

@@ -273,6 +273,36 @@ fn killed_search_resumes_without_retraining() {
 }
 
 #[test]
+fn a_second_process_on_the_same_output_is_refused() {
+    let env = Env::new();
+    let spec = env.spec("lock", 24, "0..1", LOCAL, "");
+    let out = env.path().join("out");
+    let mut first = env.spawn_run(&spec, &out, &[("SLEEP", "0.05")]);
+    let t0 = Instant::now();
+    while journal_lines(&out).is_empty() {
+        assert!(t0.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // While the first search trains, a second one on the same directory stops at once with
+    // the owner's pid (it would train the same cells and append to the same journal).
+    env.weaknas()
+        .args(["run"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(format!(
+            "in use by another weaknas process (pid {})",
+            first.id()
+        )));
+    assert!(first.wait().unwrap().success());
+    assert_eq!(weaknas_results::list_runs(&out).unwrap().len(), 3);
+    // Released at exit: the same command now finds everything done.
+    env.run_ok(&spec, &out, &[]);
+}
+
+#[test]
 fn failed_evaluations_are_retried_recorded_and_the_search_goes_on() {
     let env = Env::new();
     let spec = env.spec("fail", 20, "0..1", LOCAL, "");

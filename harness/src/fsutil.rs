@@ -1,4 +1,5 @@
-//! File helpers: atomic writes (temporary file in the same directory, fsync, rename).
+//! File helpers: atomic writes (temporary file in the same directory, fsync, rename) and
+//! the lock that keeps two processes from writing one output directory.
 
 use anyhow::{Context, Result};
 use std::io::Write;
@@ -28,6 +29,66 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// An exclusive lock on a directory that this process writes (results, evaluation journals),
+/// held until dropped: the file `.weaknas.lock` in it, locked with the OS's advisory file lock
+/// and holding the owner's pid. A second process asking for the same directory gets a clear
+/// error instead of both writing (and both training) at once. On a file system without file
+/// locks it warns and goes on unlocked.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: Option<std::fs::File>,
+}
+
+/// Name of the lock file [`DirLock`] keeps in a locked directory.
+pub const LOCK_FILE: &str = ".weaknas.lock";
+
+impl DirLock {
+    /// Locks `dir` (created if needed) for `what` (e.g. "weaknas run"), or fails naming the
+    /// directory and the pid of the process holding it.
+    pub fn acquire(dir: &Path, what: &str) -> Result<DirLock> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating directory {}", dir.display()))?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let owner = std::fs::read_to_string(&path).unwrap_or_default();
+                let owner = owner.trim();
+                anyhow::bail!(
+                    "{} is in use by another weaknas process{}: wait for it to finish, or give \
+                     this {what} another output directory (parts run apart are joined with \
+                     `weaknas merge`)",
+                    dir.display(),
+                    if owner.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (pid {owner})")
+                    }
+                );
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                tracing::warn!(
+                    "cannot lock {} ({e}); going on without protection against a second \
+                     process writing there",
+                    path.display()
+                );
+                return Ok(DirLock { _file: None });
+            }
+        }
+        file.set_len(0)
+            .and_then(|()| file.write_all(std::process::id().to_string().as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(DirLock { _file: Some(file) })
+    }
+}
+
 /// SHA-256 of a file, hex-encoded, streamed.
 pub fn sha256_file(path: &Path) -> Result<String> {
     use sha2::{Digest, Sha256};
@@ -47,5 +108,24 @@ mod tests {
         super::atomic_write(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_locked_directory_is_refused_until_released() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("out");
+        let held = super::DirLock::acquire(&dir, "weaknas run").unwrap();
+        let pid = std::fs::read_to_string(dir.join(super::LOCK_FILE)).unwrap();
+        assert_eq!(pid, std::process::id().to_string());
+        let e = super::DirLock::acquire(&dir, "weaknas run")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("in use by another weaknas process"), "{e}");
+        assert!(
+            e.contains(&format!("(pid {pid})")) && e.contains("out"),
+            "{e}"
+        );
+        drop(held);
+        super::DirLock::acquire(&dir, "weaknas run").unwrap();
     }
 }
