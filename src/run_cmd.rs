@@ -115,9 +115,15 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
         evaluations: Some(out.join("evaluations")),
         shard,
     };
-    let _lock = DirLock::acquire(&out, if render { "reproduce" } else { "run" })?;
+    let lock = DirLock::acquire(&out, if render { "reproduce" } else { "run" })?;
     let sink = ParquetTraceSink::new(&out);
-    let summary = runner::run_spec(&spec, &registry, &benches, &sink, &opts)?;
+    let summary = match runner::run_spec(&spec, &registry, &benches, &sink, &opts) {
+        Ok(s) => s,
+        Err(e) => {
+            lock.abandon();
+            return Err(e);
+        }
+    };
     let shard_note = match shard {
         Some((i, n)) => format!(" (shard {}/{n})", i + 1),
         None => String::new(),

@@ -36,7 +36,9 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// locks it warns and goes on unlocked.
 #[derive(Debug)]
 pub struct DirLock {
-    _file: Option<std::fs::File>,
+    file: Option<std::fs::File>,
+    dir: std::path::PathBuf,
+    created: bool,
 }
 
 /// Name of the lock file [`DirLock`] keeps in a locked directory.
@@ -46,6 +48,7 @@ impl DirLock {
     /// Locks `dir` (created if needed) for `what` (e.g. "weaknas run"), or fails naming the
     /// directory and the pid of the process holding it.
     pub fn acquire(dir: &Path, what: &str) -> Result<DirLock> {
+        let created = !dir.exists();
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating directory {}", dir.display()))?;
         let path = dir.join(LOCK_FILE);
@@ -79,13 +82,37 @@ impl DirLock {
                      process writing there",
                     path.display()
                 );
-                return Ok(DirLock { _file: None });
+                return Ok(DirLock {
+                    file: None,
+                    dir: dir.to_path_buf(),
+                    created,
+                });
             }
         }
         file.set_len(0)
             .and_then(|()| file.write_all(std::process::id().to_string().as_bytes()))
             .with_context(|| format!("writing {}", path.display()))?;
-        Ok(DirLock { _file: Some(file) })
+        Ok(DirLock {
+            file: Some(file),
+            dir: dir.to_path_buf(),
+            created,
+        })
+    }
+
+    /// Releases the lock after a command that wrote nothing (e.g. a spec refused before any
+    /// run): a directory that [`DirLock::acquire`] created and that holds only the lock file
+    /// is removed again, so a refused command leaves no trace.
+    pub fn abandon(mut self) {
+        drop(self.file.take());
+        let only_lock = std::fs::read_dir(&self.dir).is_ok_and(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .all(|e| e.file_name() == LOCK_FILE)
+        });
+        if self.created && only_lock {
+            let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
+            let _ = std::fs::remove_dir(&self.dir);
+        }
     }
 }
 
@@ -127,5 +154,21 @@ mod tests {
         );
         drop(held);
         super::DirLock::acquire(&dir, "weaknas run").unwrap();
+        // Abandoned after writing nothing: a directory it created is gone again...
+        let new = d.path().join("new");
+        super::DirLock::acquire(&new, "weaknas run")
+            .unwrap()
+            .abandon();
+        assert!(!new.exists());
+        // ...but one that existed before stays, as does one holding anything else.
+        super::DirLock::acquire(&dir, "weaknas run")
+            .unwrap()
+            .abandon();
+        assert!(dir.exists());
+        let fresh = d.path().join("fresh");
+        let l = super::DirLock::acquire(&fresh, "weaknas run").unwrap();
+        std::fs::write(fresh.join("result"), b"x").unwrap();
+        l.abandon();
+        assert!(fresh.join("result").exists());
     }
 }
