@@ -45,8 +45,8 @@ pub struct DirLock {
 pub const LOCK_FILE: &str = ".weaknas.lock";
 
 impl DirLock {
-    /// Locks `dir` (created if needed) for `what` (e.g. "weaknas run"), or fails naming the
-    /// directory and the pid of the process holding it.
+    /// Locks `dir` (created if needed) for the command `what` (e.g. "run", named in the
+    /// error), or fails naming the directory and the pid of the process holding it.
     pub fn acquire(dir: &Path, what: &str) -> Result<DirLock> {
         let created = !dir.exists();
         std::fs::create_dir_all(dir)
@@ -59,8 +59,13 @@ impl DirLock {
             .truncate(false)
             .open(&path)
             .with_context(|| format!("opening lock file {}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => {}
+        let file = match file.try_lock() {
+            Ok(()) => {
+                file.set_len(0)
+                    .and_then(|()| file.write_all(std::process::id().to_string().as_bytes()))
+                    .with_context(|| format!("writing {}", path.display()))?;
+                Some(file)
+            }
             Err(std::fs::TryLockError::WouldBlock) => {
                 let owner = std::fs::read_to_string(&path).unwrap_or_default();
                 let owner = owner.trim();
@@ -82,18 +87,11 @@ impl DirLock {
                      process writing there",
                     path.display()
                 );
-                return Ok(DirLock {
-                    file: None,
-                    dir: dir.to_path_buf(),
-                    created,
-                });
+                None
             }
-        }
-        file.set_len(0)
-            .and_then(|()| file.write_all(std::process::id().to_string().as_bytes()))
-            .with_context(|| format!("writing {}", path.display()))?;
+        };
         Ok(DirLock {
-            file: Some(file),
+            file,
             dir: dir.to_path_buf(),
             created,
         })
@@ -104,12 +102,15 @@ impl DirLock {
     /// is removed again, so a refused command leaves no trace.
     pub fn abandon(mut self) {
         drop(self.file.take());
+        if !self.created {
+            return;
+        }
         let only_lock = std::fs::read_dir(&self.dir).is_ok_and(|entries| {
             entries
                 .filter_map(|e| e.ok())
                 .all(|e| e.file_name() == LOCK_FILE)
         });
-        if self.created && only_lock {
+        if only_lock {
             let _ = std::fs::remove_file(self.dir.join(LOCK_FILE));
             let _ = std::fs::remove_dir(&self.dir);
         }

@@ -318,10 +318,11 @@ impl CommandPool {
             let slot = self.slots.acquire();
             park_if_stopping();
             self.launched.fetch_add(1, Ordering::Relaxed);
-            let outcome = self.run_once(&genotype, &result, &work, key, &text, seed, attempt, slot);
+            let log_path = work.join(format!("attempt-{attempt}.log"));
+            let outcome =
+                self.run_once(&genotype, &result, &work, key, &text, seed, &log_path, slot);
             park_if_stopping();
             self.slots.release(slot);
-            let log_path = attempt_log(&work, attempt);
             match outcome.and_then(|()| self.read_result(&result, &log_path)) {
                 Ok((search, report, cost, value)) => {
                     rec.status = EvalStatus::Ok;
@@ -366,7 +367,7 @@ impl CommandPool {
         key: &str,
         text: &str,
         seed: u64,
-        attempt: u32,
+        log_path: &Path,
         slot: usize,
     ) -> Result<()> {
         let p = |x: &Path| shell_quote(&x.display().to_string());
@@ -380,8 +381,7 @@ impl CommandPool {
             .replace("{key}", key)
             .replace("{slot}", &slot.to_string())
             .replace("{text}", &shell_quote(text));
-        let log_path = attempt_log(work, attempt);
-        let log = std::fs::File::create(&log_path)
+        let log = std::fs::File::create(log_path)
             .with_context(|| format!("creating {}", log_path.display()))?;
         let mut c = Command::new("sh");
         c.arg("-c")
@@ -411,7 +411,7 @@ impl CommandPool {
         if let Ok(mut r) = RUNNING.lock() {
             r.insert(group);
         }
-        let outcome = self.wait_for(&mut child, &log_path);
+        let outcome = self.wait_for(&mut child, log_path);
         if let Ok(mut r) = RUNNING.lock() {
             r.remove(&group);
         }
@@ -550,11 +550,6 @@ fn kill_group(child: &mut std::process::Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
-}
-
-/// Where attempt `attempt` of an evaluation writes its stdout and stderr.
-fn attempt_log(work: &Path, attempt: u32) -> PathBuf {
-    work.join(format!("attempt-{attempt}.log"))
 }
 
 fn log_tail(path: &Path, n: usize) -> String {

@@ -87,20 +87,13 @@ pub(crate) fn matmul(
     );
     lhs.check(m, k, "lhs");
     rhs.check(k, n, "rhs");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        dst[..m * n].fill(0.0);
-        return;
-    }
     // SAFETY: every index touched is inside the slices (checked above); dst does not alias
     // lhs or rhs (a `&mut` and `&` borrow cannot overlap).
     unsafe { gemm_into(dst.as_mut_ptr(), n, m, n, k, lhs, rhs, par) }
 }
 
 /// `gemm` writing the `m x n` product into a row-major output at `dst` whose rows are
-/// `row_stride` values apart (overwrites, no accumulation).
+/// `row_stride` values apart (overwrites, no accumulation; zeros when `k == 0`).
 ///
 /// # Safety
 /// `dst` must be valid for writes of the whole `m x n` block with that row stride, must not
@@ -117,6 +110,16 @@ unsafe fn gemm_into(
     rhs: Operand<'_>,
     par: Parallelism,
 ) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        for i in 0..m {
+            // SAFETY: row i of the block is inside the output (caller's contract).
+            unsafe { std::slice::from_raw_parts_mut(dst.add(i * row_stride), n).fill(0.0) };
+        }
+        return;
+    }
     // SAFETY: forwarded from the caller.
     unsafe {
         gemm::gemm(
@@ -218,13 +221,7 @@ impl<'a> ColumnBlocks<'a> {
         // bounds and cannot alias the output (it is mutably borrowed for 'a).
         unsafe {
             let d = self.ptr.0.add(j0);
-            if k == 0 {
-                for i in 0..m {
-                    std::slice::from_raw_parts_mut(d.add(i * n), w).fill(0.0);
-                }
-            } else {
-                gemm_into(d, n, m, w, k, lhs, rhs, Parallelism::None);
-            }
+            gemm_into(d, n, m, w, k, lhs, rhs, Parallelism::None);
             for i in 0..m {
                 let row = std::slice::from_raw_parts_mut(d.add(i * n), w);
                 match epi {
