@@ -1,5 +1,6 @@
 //! `weaknas`: the command-line program of weaknas-bench.
 
+mod claims_cmd;
 mod compare_cmd;
 mod data_cmd;
 mod render;
@@ -29,6 +30,8 @@ enum Command {
     Compare(compare_cmd::CompareArgs),
     /// Merge result directories (e.g. the shards of `run --shard i/n`) into one.
     Merge(run_cmd::MergeArgs),
+    /// Write the reproduction report (claims.md, tables, figures) from the paper specs' runs.
+    Claims(claims_cmd::ClaimsArgs),
     /// List the methods a spec can name.
     Methods,
 }
@@ -91,6 +94,7 @@ fn main() -> std::process::ExitCode {
         Command::Reproduce(a) => run_cmd::run(a, true),
         Command::Compare(a) => compare_cmd::run(a),
         Command::Merge(a) => run_cmd::merge(a).map(|_| std::process::ExitCode::SUCCESS),
+        Command::Claims(a) => claims_cmd::run(a).map(|_| std::process::ExitCode::SUCCESS),
         Command::Methods => {
             for e in registry().entries() {
                 println!("{:<18} {}", e.kind, e.about);

@@ -12,9 +12,9 @@ use weaknas_plots::{
     EcdfCurve, EcdfFigure, Figure, LineFigure, LineSeries, Provenance, ScatterFigure, ScatterPanel,
 };
 use weaknas_results::{
-    bundled_references, curve, diagnostics_series, found_optimum, load_trace, optimum_table,
-    rank_methods, ranking_table, results_table, run_curves, summarize, Band, BootstrapOptions,
-    Diagnostic, Measure, Table, TableOptions,
+    bundled_references, curve, diagnostics_series, found_optimum, load_trace, optimum_stats_table,
+    optimum_table, rank_methods, ranking_table, results_table, run_curves, samples_to_optimum,
+    summarize, Band, BootstrapOptions, CsvData, Diagnostic, Measure, Table, TableOptions,
 };
 
 struct Index {
@@ -193,21 +193,124 @@ fn significance_table(
             })
             .collect(),
         notes: vec!["verdict at family-wise alpha = 0.05 after Holm's correction.".into()],
+        csv: None,
     }
 }
 
-/// Renders every output of a spec from the runs of `jobs` stored in `out`.
-pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> Result<()> {
+/// Random search's measured incumbent (report value) at each budget of `grid` beside the
+/// exact expectation computed from the store (tabular benchmarks, noise `mean` only).
+fn random_search_check(
+    curves: &[weaknas_results::RunCurve],
+    benches: &BenchmarkSet,
+    spec: &Spec,
+    grid: &[usize],
+) -> Table {
+    use weaknas_harness::expectation::random_search_incumbent;
+    use weaknas_results::table::num;
+    let mut t = Table {
+        title: "Random search: measured vs closed form".into(),
+        header: [
+            "benchmark",
+            "dataset",
+            "q",
+            "runs",
+            "measured mean [95% CI]",
+            "closed form",
+            "inside CI",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Table::default()
+    };
+    let mut data = CsvData::new(&[
+        "benchmark",
+        "dataset",
+        "q",
+        "runs",
+        "mean",
+        "ci_lo",
+        "ci_hi",
+        "closed_form_mean",
+        "closed_form_std",
+        "inside_ci",
+    ]);
+    let rows = summarize(
+        curves,
+        &[Measure::Report],
+        grid,
+        &BootstrapOptions::default(),
+    );
+    for b in &spec.benchmarks {
+        if b.is_open_domain() || b.contract.noise != weaknas_harness::oracle::NoiseModel::Mean {
+            continue;
+        }
+        let Ok(loaded) = benches.get(&b.key()) else {
+            continue;
+        };
+        let (Ok(search), Ok(report)) = (
+            loaded.store.require(&b.contract.search),
+            loaded.store.require(&b.contract.report),
+        ) else {
+            continue;
+        };
+        let (search, report) = (search.means(), report.means());
+        for r in rows.iter().filter(|r| {
+            r.key.method_kind == "random"
+                && r.key.benchmark == b.benchmark
+                && r.key.dataset == b.contract.dataset
+        }) {
+            let (m, var) = random_search_incumbent(&search, &report, r.q);
+            let inside = r.ci_lo <= m && m <= r.ci_hi;
+            t.rows.push(vec![
+                r.key.benchmark.clone(),
+                r.key.dataset.clone(),
+                r.q.to_string(),
+                r.stats.n.to_string(),
+                format!("{:.3} [{:.3}, {:.3}]", r.stats.mean, r.ci_lo, r.ci_hi),
+                format!("{m:.3}"),
+                if inside { "yes" } else { "NO" }.into(),
+            ]);
+            data.rows.push(vec![
+                r.key.benchmark.clone(),
+                r.key.dataset.clone(),
+                r.q.to_string(),
+                r.stats.n.to_string(),
+                num(r.stats.mean),
+                num(r.ci_lo),
+                num(r.ci_hi),
+                num(m),
+                num(var.sqrt()),
+                inside.to_string(),
+            ]);
+        }
+    }
+    t.notes.push(
+        "A 95% CI misses the true mean in about 1 of 20 rows by chance; a systematic miss would be a bug."
+            .into(),
+    );
+    t.csv = Some(data);
+    t
+}
+
+/// Renders every output of a spec from the runs of `jobs` stored in `runs` into `out`
+/// (the same directory for `weaknas reproduce`).
+pub fn render(
+    spec: &Spec,
+    jobs: &[Job],
+    benches: &BenchmarkSet,
+    runs: &Path,
+    out: &Path,
+) -> Result<Vec<RunTrace>> {
     let mut traces: Vec<RunTrace> = Vec::new();
     for j in jobs {
-        match load_trace(out, &j.run_id) {
+        match load_trace(runs, &j.run_id) {
             Ok(t) => traces.push(t),
             Err(e) => tracing::warn!(
                 "run {} ({} seed {}) missing from {}: {e:#}",
                 j.run_id,
                 j.method.name,
                 j.seed,
-                out.display()
+                runs.display()
             ),
         }
     }
@@ -215,7 +318,7 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
         anyhow::bail!(
             "no finished runs of spec {} in {}",
             spec.name,
-            out.display()
+            runs.display()
         );
     }
     let grid = spec.report_grid();
@@ -335,7 +438,33 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
     // Open-domain runs know no global optimum and no truth: no regret, optimum or predictor
     // diagnostics for them.
     let known_optimum = traces.iter().any(|t| t.meta.report_optimum.is_finite());
+    if known_optimum && !spec.stop.is_budget() {
+        idx.table(
+            out,
+            "samples_to_optimum",
+            "Queries to the global optimum (runs stop at the optimum)",
+            &format!(
+                "Stop rule `{}`, budget {} (the whole space: no run is censored unless the table says so). Ratios are to {}.",
+                spec.stop.name(),
+                spec.budget,
+                spec.methods[0].name
+            ),
+            &optimum_stats_table(&samples_to_optimum(&curves, &spec.methods[0].name)),
+        )?;
+    }
     if known_optimum {
+        let check = random_search_check(&curves, benches, spec, &grid);
+        if !check.rows.is_empty() {
+            idx.table(
+                out,
+                "random_search_closed_form",
+                "Random search against its closed form",
+                "The exact expectation of random search's incumbent (order statistics of the whole space, `harness::expectation`) beside the measured mean and its 95% bootstrap CI: a check of the oracle, the searcher and the traces against the data.",
+                &check,
+            )?;
+        }
+    }
+    if known_optimum && spec.stop.is_budget() {
         let regret_rows = summarize(
             &curves,
             &[Measure::ReportRegret],
@@ -632,5 +761,5 @@ pub fn render(spec: &Spec, jobs: &[Job], benches: &BenchmarkSet, out: &Path) -> 
     atomic_write(&out.join("index.md"), idx.md.as_bytes())
         .with_context(|| format!("writing {}/index.md", out.display()))?;
     println!("wrote {}", out.join("index.md").display());
-    Ok(())
+    Ok(traces)
 }

@@ -36,6 +36,35 @@ pub struct RunArgs {
     /// the shards' output directories with `weaknas merge`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Run only these methods (names as in the spec, comma-separated), e.g. to run the cheap
+    /// baselines first; the spec's other runs are left as they are (and `reproduce` still
+    /// renders every finished run of the spec).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    pub methods: Vec<String>,
+}
+
+/// The spec restricted to `names` (all of it when empty); an unknown name is an error that
+/// lists the spec's methods.
+fn only_methods(spec: &Spec, names: &[String], path: &std::path::Path) -> Result<Spec> {
+    if names.is_empty() {
+        return Ok(spec.clone());
+    }
+    for n in names {
+        if !spec.methods.iter().any(|m| &m.name == n) {
+            bail!(
+                "--methods: spec {} has no method {n:?} (it has: {})",
+                path.display(),
+                spec.methods
+                    .iter()
+                    .map(|m| format!("{:?}", m.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let mut s = spec.clone();
+    s.methods.retain(|m| names.contains(&m.name));
+    Ok(s)
 }
 
 /// Arguments of `merge`.
@@ -82,6 +111,7 @@ pub fn merge(args: MergeArgs) -> Result<()> {
 pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
     let spec = Spec::load(&args.spec)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let selected = only_methods(&spec, &args.methods, &args.spec)?;
     if render && shard.is_some() {
         bail!(
             "--shard runs part of a spec: use `weaknas run --shard`, merge the shards with \
@@ -117,7 +147,7 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
     };
     let lock = DirLock::acquire(&out, if render { "reproduce" } else { "run" })?;
     let sink = ParquetTraceSink::new(&out);
-    let summary = match runner::run_spec(&spec, &registry, &benches, &sink, &opts) {
+    let summary = match runner::run_spec(&selected, &registry, &benches, &sink, &opts) {
         Ok(s) => s,
         Err(e) => {
             lock.abandon();
@@ -146,7 +176,7 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
             None => spec.seeds.to_vec()?,
         };
         let jobs = runner::jobs(&spec, &benches, &seeds)?;
-        crate::render::render(&spec, &jobs, &benches, &out)?;
+        crate::render::render(&spec, &jobs, &benches, &out, &out)?;
     }
     Ok(if summary.failed.is_empty() {
         ExitCode::SUCCESS

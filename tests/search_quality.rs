@@ -59,6 +59,7 @@ method = "random"
 [[method]]
 name = "re"
 method = "evolution"
+params = {{ duplicates = "re-mutate" }}
 [[method]]
 name = "sp"
 method = "strong-predictor"

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use rand::Rng;
-use weaknas_harness::oracle::SearchOracle;
+use weaknas_harness::oracle::{QueryError, SearchOracle};
 use weaknas_harness::rng::SeedRng;
 use weaknas_harness::searcher::SearchContext;
 use weaknas_harness::space::CellId;
@@ -19,6 +19,22 @@ pub(crate) fn query_new(ctx: &mut SearchContext<'_>, cell: CellId) -> Result<Opt
     let iteration = (ctx.oracle.used() / ITERATION_BLOCK) as u32;
     ctx.oracle.set_iteration(iteration);
     ctx.try_query_new(cell)
+}
+
+/// Queries a cell that was queried before again, charging one query (NASLib's regularized
+/// evolution re-queries duplicate children), labelled like [`query_new`]; `None` if the
+/// budget is spent or the cell's evaluation had failed.
+pub(crate) fn query_repeat_charged(
+    ctx: &mut SearchContext<'_>,
+    cell: CellId,
+) -> Result<Option<f64>> {
+    let iteration = (ctx.oracle.used() / ITERATION_BLOCK) as u32;
+    ctx.oracle.set_iteration(iteration);
+    match ctx.oracle.query_charged(cell) {
+        Ok(v) => Ok(Some(v)),
+        Err(QueryError::BudgetExhausted(_) | QueryError::Failed(..)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Queries several new cells (concurrently where the evaluator can), in chunks that end at

@@ -121,11 +121,12 @@ fn run(
     )
 }
 
-/// Every method with parameters cheap enough for tests (the strong predictor uses ridge).
+/// Every method that never repeats a query, with parameters cheap enough for tests (the
+/// strong predictor uses ridge; evolution's default charges duplicate children, tested apart).
 fn methods(init: usize) -> Vec<(&'static str, String)> {
     vec![
         ("random", String::new()),
-        ("evolution", String::new()),
+        ("evolution", "duplicates = \"re-mutate\"".into()),
         ("local-search", String::new()),
         ("local-search", "query_full_nbhd = true".into()),
         (
@@ -155,6 +156,100 @@ fn every_method_spends_exactly_its_budget_without_repeats() {
         for (budget, seed) in [(100, 0), (100, 1), (37, 2), (1000, 3)] {
             let o = run(&store, &f, kind, &params, budget, seed);
             assert_spent_exactly(&o, budget, &format!("{kind} {params:?} budget {budget}"));
+        }
+    }
+}
+
+#[test]
+fn evolution_charges_duplicate_children_by_default() {
+    let store = synthetic_store(|_| true);
+    let f = Nb201Space.features();
+    let mut repeated_runs = 0;
+    for seed in 0..5 {
+        let o = run(&store, &f, "evolution", "", 600, seed);
+        assert_eq!((o.used(), o.remaining()), (600, 0), "seed {seed}");
+        assert_eq!(o.repeats(), 0, "no free repeat: every query is charged");
+        assert!(o.events().iter().all(|e| e.charged));
+        let mut first = std::collections::HashMap::new();
+        let mut dups = 0;
+        for e in o.events() {
+            match first.insert(e.cell, e.value) {
+                Some(v) => {
+                    dups += 1;
+                    assert_eq!(v.to_bits(), e.value.to_bits(), "a re-query of a known cell");
+                }
+                None => {}
+            }
+        }
+        let distinct = first.len();
+        assert_eq!(distinct + dups, 600);
+        if dups > 0 {
+            repeated_runs += 1;
+        }
+        // The same seed with re-mutation never repeats a cell.
+        let r = run(
+            &store,
+            &f,
+            "evolution",
+            "duplicates = \"re-mutate\"",
+            600,
+            seed,
+        );
+        assert_spent_exactly(&r, 600, "re-mutate");
+    }
+    // A population of 30 climbing a smooth objective mutates into known cells often.
+    assert!(
+        repeated_runs >= 4,
+        "duplicates charged in {repeated_runs} of 5 runs"
+    );
+}
+
+#[test]
+fn every_method_stops_cleanly_at_a_stop_cell() {
+    // The `optimum` stop rule: the oracle ends the run when a stop cell is charged, often in
+    // the middle of a batch (initial samples, a block of ten). Every searcher must end
+    // without an error, at the first stop cell it queries.
+    let store = synthetic_store(|_| true);
+    let f = Nb201Space.features();
+    let stops: Vec<CellId> = (0..NUM_CELLS as CellId).filter(|c| c % 37 == 5).collect();
+    let mut all = methods(30);
+    all.push(("evolution", String::new()));
+    for (kind, params) in all {
+        for seed in 0..4 {
+            let info = BuildInfo {
+                space: "nb201".into(),
+                budget: NUM_CELLS,
+            };
+            let mut searcher = registry().build(kind, &table(&params), &info).unwrap();
+            let (mut oracle, _) =
+                resolve(&store, &contract(), NUM_CELLS, stream(kind, seed, "noise")).unwrap();
+            oracle.stop_when_queried(&stops);
+            let mut rng = stream(kind, seed, "search");
+            let mut ctx = SearchContext {
+                space: &Nb201Space,
+                features: &f,
+                oracle: &mut oracle,
+                rng: &mut rng,
+                observer: &mut NoObserver,
+                threads: Threads::ONE,
+            };
+            searcher
+                .run(&mut ctx)
+                .unwrap_or_else(|e| panic!("{kind} {params:?} seed {seed}: {e:#}"));
+            let q = oracle.queried();
+            assert_eq!(
+                oracle.stopped_at(),
+                Some(q.len()),
+                "{kind} {params:?} seed {seed}"
+            );
+            assert!(
+                stops.contains(q.last().unwrap()),
+                "{kind}: ends at a stop cell"
+            );
+            assert!(
+                q[..q.len() - 1].iter().all(|c| !stops.contains(c)),
+                "{kind}: ends at the FIRST stop cell"
+            );
         }
     }
 }

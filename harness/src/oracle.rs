@@ -94,6 +94,8 @@ pub struct SearchOracle {
     iteration: u32,
     events: Vec<QueryEvent>,
     start: Instant,
+    stop_cells: Vec<bool>,
+    stopped_at: Option<usize>,
 }
 
 impl SearchOracle {
@@ -134,6 +136,8 @@ impl SearchOracle {
             iteration: 0,
             events: Vec::with_capacity(budget),
             start: Instant::now(),
+            stop_cells: Vec::new(),
+            stopped_at: None,
         })
     }
 
@@ -167,6 +171,12 @@ impl SearchOracle {
                 pending.insert(cell);
                 fresh.push(cell);
                 plan.push(Ok(true));
+                if self.stop_cells.get(c).copied().unwrap_or(false) {
+                    // A stop cell ends the run: the budget shrinks to the queries charged so
+                    // far (this one included), so later cells of the batch are refused.
+                    self.budget = self.order.len() + fresh.len();
+                    self.stopped_at = Some(self.budget);
+                }
             }
         }
         let outcomes = if fresh.is_empty() {
@@ -226,6 +236,58 @@ impl SearchOracle {
         out
     }
 
+    /// Ends the run as soon as one of `cells` is charged (the stop rule `optimum`): the
+    /// budget then shrinks to the number of charged queries, so a searcher that loops while
+    /// [`Self::remaining`] is positive stops there. Cells outside the space are ignored.
+    pub fn stop_when_queried(&mut self, cells: &[CellId]) {
+        self.stop_cells = vec![false; self.queried.len()];
+        for &c in cells {
+            if let Some(s) = self.stop_cells.get_mut(c as usize) {
+                *s = true;
+            }
+        }
+    }
+    /// The charged-query count at which a stop cell was queried (`None`: not (yet) stopped).
+    pub fn stopped_at(&self) -> Option<usize> {
+        self.stopped_at
+    }
+
+    /// Queries `cell` and charges it even if it was queried before: a re-evaluation that
+    /// costs one query (NASLib's regularized evolution queries a duplicate child again and
+    /// counts it against the budget). A new cell is an ordinary [`Self::query`]. A charged
+    /// repeat returns what a repeat returns (the same value under `mean` and
+    /// `trial-per-run`, a fresh trial under `trial-per-query`); past the budget it is refused.
+    pub fn query_charged(&mut self, cell: CellId) -> Result<f64, QueryError> {
+        let c = cell as usize;
+        if c >= self.queried.len() || !self.queried[c] {
+            return self.query(cell);
+        }
+        if self.order.len() >= self.budget {
+            return Err(QueryError::BudgetExhausted(self.budget));
+        }
+        let first = self.first[c];
+        let value = if first.is_nan() {
+            f64::NAN
+        } else {
+            self.eval.repeat(cell, first)
+        };
+        self.order.push(cell);
+        self.events.push(QueryEvent {
+            cell,
+            iteration: self.iteration,
+            charged: true,
+            value,
+            wall_s: self.start.elapsed().as_secs_f64(),
+        });
+        if value.is_nan() {
+            return Err(QueryError::Failed(
+                cell,
+                "a failed evaluation, repeated".into(),
+            ));
+        }
+        Ok(value)
+    }
+
     /// Labels the following queries with a searcher iteration.
     pub fn set_iteration(&mut self, iteration: u32) {
         self.iteration = iteration;
@@ -254,7 +316,7 @@ impl SearchOracle {
     pub fn is_queried(&self, cell: CellId) -> bool {
         self.queried[cell as usize]
     }
-    /// Queried cells in query order.
+    /// Charged queries in order (a cell appears twice only after [`Self::query_charged`]).
     pub fn queried(&self) -> &[CellId] {
         &self.order
     }
@@ -397,6 +459,59 @@ mod tests {
         let ev = o.into_events();
         assert_eq!(ev.iter().filter(|e| e.charged).count(), 2);
         assert_eq!(ev.len(), 4);
+    }
+
+    #[test]
+    fn stop_cells_end_the_run_mid_batch() {
+        let (mut o, _) = resolve(
+            &store(),
+            &contract(NoiseModel::Mean),
+            5,
+            stream("t", 0, "n"),
+        )
+        .unwrap();
+        o.stop_when_queried(&[3, 4]);
+        assert_eq!(o.query(0).unwrap(), 2.0);
+        assert_eq!(o.stopped_at(), None);
+        let r = o.query_many(&[1, 3, 2]);
+        assert_eq!(r[0], Ok(3.0));
+        assert_eq!(
+            r[1],
+            Ok(5.0),
+            "the stop cell itself is charged and answered"
+        );
+        assert_eq!(
+            r[2],
+            Err(QueryError::BudgetExhausted(3)),
+            "refused after the stop"
+        );
+        assert_eq!((o.used(), o.remaining(), o.stopped_at()), (3, 0, Some(3)));
+        assert_eq!(o.query(0).unwrap(), 2.0, "repeats stay free after the stop");
+    }
+
+    #[test]
+    fn charged_repeats_cost_a_query_each() {
+        let (mut o, _) = resolve(
+            &store(),
+            &contract(NoiseModel::Mean),
+            3,
+            stream("t", 0, "n"),
+        )
+        .unwrap();
+        assert_eq!(
+            o.query_charged(0).unwrap(),
+            2.0,
+            "a new cell: an ordinary query"
+        );
+        assert_eq!(o.query_charged(0).unwrap(), 2.0, "a repeat, charged");
+        assert_eq!((o.used(), o.repeats()), (2, 0));
+        assert_eq!(o.query(0).unwrap(), 2.0, "an ordinary repeat stays free");
+        assert_eq!((o.used(), o.repeats()), (2, 1));
+        assert_eq!(o.query_charged(0).unwrap(), 2.0);
+        assert_eq!(o.query_charged(0), Err(QueryError::BudgetExhausted(3)));
+        assert_eq!(o.queried(), &[0, 0, 0]);
+        let ev = o.into_events();
+        assert_eq!(ev.iter().filter(|e| e.charged).count(), 3);
     }
 
     #[test]

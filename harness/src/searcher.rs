@@ -94,6 +94,8 @@ impl SearchContext<'_> {
                 Err(QueryError::Failed(c, why)) => {
                     tracing::warn!("evaluation of cell {c} failed: {why}");
                 }
+                // The run's stop rule ended it inside this batch: the rest is refused.
+                Err(QueryError::BudgetExhausted(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -47,6 +47,23 @@ pub struct RunMeta {
     pub wall_s: f64,
     /// Repeat (uncharged) queries.
     pub repeats: usize,
+    /// Stop rule of the run (`budget`, `search-optimum`, `report-optimum`).
+    #[serde(default = "default_stop")]
+    pub stop: String,
+    /// Cells that can be queried (with a value of the search metric); 0 where unknown.
+    #[serde(default)]
+    pub space_size: usize,
+    /// Cells sharing the best search-metric mean (k of random search's closed form); 0
+    /// where unknown.
+    #[serde(default)]
+    pub search_optimum_cells: usize,
+    /// Cells sharing the best report-metric mean; 0 where unknown.
+    #[serde(default)]
+    pub report_optimum_cells: usize,
+}
+
+fn default_stop() -> String {
+    "budget".into()
 }
 
 /// One query of a run.
@@ -100,6 +117,18 @@ pub struct IterationRow {
     /// the predictor's top-1 even if never queried). A PEEK at the report metric: labelled so.
     #[serde(deserialize_with = "nan_if_null")]
     pub paper_best_peek: f64,
+    /// Search-metric mean (truth) of the predictor's top-1 (NaN where unknown). With
+    /// `top1_report`, what querying the top-1 as one more query would give (the per-q
+    /// strong-predictor protocol charges it so).
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub top1_search: f64,
+    /// Report-metric value of the predictor's top-1 (NaN where unknown).
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
+    pub top1_report: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// One cell of a recorded ranking (search-dynamics figures): the predictor's score and the

@@ -234,7 +234,61 @@ impl ComparisonReport {
             header,
             rows,
             notes,
+            csv: Some(self.csv_data()),
         }
+    }
+    /// The comparison's numbers for its CSV file (one numeric column per quantity).
+    fn csv_data(&self) -> crate::table::CsvData {
+        use crate::table::num;
+        let mut d = crate::table::CsvData::new(&[
+            "benchmark",
+            "dataset",
+            "method",
+            "protocol",
+            "q",
+            "n_baseline",
+            "n_candidate",
+            "n_pairs",
+            "test",
+            "mean_baseline",
+            "mean_candidate",
+            "diff",
+            "diff_ci_lo",
+            "diff_ci_hi",
+            "effect",
+            "p",
+            "p_holm",
+            "verdict",
+        ]);
+        let m = self.options.measure;
+        for r in &self.rows {
+            d.rows.push(vec![
+                r.key.benchmark.clone(),
+                r.key.dataset.clone(),
+                r.key.method.clone(),
+                r.key.protocol(m),
+                r.q.to_string(),
+                r.n_baseline.to_string(),
+                r.n_candidate.to_string(),
+                r.n_pairs.to_string(),
+                match r.test {
+                    TestUsed::PairedWilcoxon => "wilcoxon",
+                    TestUsed::MannWhitney => "mann-whitney",
+                    TestUsed::None => "",
+                }
+                .into(),
+                num(r.mean_baseline),
+                num(r.mean_candidate),
+                num(r.diff),
+                num(r.diff_ci.0),
+                num(r.diff_ci.1),
+                num(r.effect),
+                num(r.p),
+                num(r.p_holm),
+                r.verdict.label().into(),
+            ]);
+        }
+        d
     }
     /// Markdown rendering of [`ComparisonReport::table`].
     pub fn to_markdown(&self) -> String {

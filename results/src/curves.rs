@@ -178,12 +178,61 @@ pub struct RunCurve {
     pub found_search_at: Option<usize>,
     /// First q at which a cell with the best report mean of the space was queried.
     pub found_report_at: Option<usize>,
+    /// Cells with a value of the search metric (0 where unknown).
+    pub space_size: usize,
+    /// Cells sharing the best search mean (0 where unknown).
+    pub search_optimum_cells: usize,
+    /// Cells sharing the best report mean (0 where unknown).
+    pub report_optimum_cells: usize,
+    /// Stop rule of the run (`budget`, `search-optimum`, `report-optimum`).
+    pub stop: String,
+    /// Whether the curve is the per-q strong-predictor protocol (values at grid points only).
+    pub per_q: bool,
+}
+
+/// Whether a run used the per-q strong-predictor protocol (`mode = "per-q"`): its curve is
+/// defined at the grid points only.
+pub fn is_per_q(meta: &RunMeta) -> bool {
+    meta.method_kind == "strong-predictor"
+        && serde_json::from_str::<serde_json::Value>(&meta.method_params)
+            .ok()
+            .and_then(|v| v.get("mode").and_then(|m| m.as_str().map(str::to_owned)))
+            .is_some_and(|m| m == "per-q")
+}
+
+/// The per-q strong predictor's incumbents: at each grid point q (an iteration fitted on
+/// q - 1 queries), the better, by search mean, of the incumbent of the q - 1 uniform samples
+/// and the predicted top-1 counted as the q-th query; NaN between grid points.
+fn per_q_incumbents(t: &RunTrace, inc: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = vec![(f64::NAN, f64::NAN); inc.len()];
+    for r in &t.iterations {
+        let q = r.num_queried + 1;
+        if q > out.len() || r.top1_search.is_nan() {
+            continue;
+        }
+        let base = if r.num_queried == 0 {
+            (f64::NEG_INFINITY, f64::NAN)
+        } else {
+            inc[r.num_queried - 1]
+        };
+        out[q - 1] = if r.top1_search > base.0 {
+            (r.top1_search, r.top1_report)
+        } else {
+            base
+        };
+    }
+    out
 }
 
 impl RunCurve {
     /// Computes the curves of a trace.
     pub fn from_trace(t: &RunTrace) -> Self {
-        let inc = t.incumbents();
+        let per_q = is_per_q(&t.meta);
+        let inc = if per_q {
+            per_q_incumbents(t, &t.incumbents())
+        } else {
+            t.incumbents()
+        };
         let n = inc.len();
         let mut its: Vec<_> = t.iterations.iter().collect();
         its.sort_by_key(|r| (r.num_queried, r.iteration));
@@ -213,12 +262,24 @@ impl RunCurve {
             };
         }
         let (mut fs, mut fr) = (None, None);
-        for (i, q) in t.queries.iter().filter(|q| q.charged).enumerate() {
-            if fs.is_none() && q.search_mean >= t.meta.search_optimum {
-                fs = Some(i + 1);
+        if per_q {
+            // The protocol's own queries: the incumbent at the grid points.
+            for (i, (s, r)) in inc.iter().enumerate() {
+                if fs.is_none() && *s >= t.meta.search_optimum {
+                    fs = Some(i + 1);
+                }
+                if fr.is_none() && *r >= t.meta.report_optimum {
+                    fr = Some(i + 1);
+                }
             }
-            if fr.is_none() && q.report_value >= t.meta.report_optimum {
-                fr = Some(i + 1);
+        } else {
+            for (i, q) in t.queries.iter().filter(|q| q.charged).enumerate() {
+                if fs.is_none() && q.search_mean >= t.meta.search_optimum {
+                    fs = Some(i + 1);
+                }
+                if fr.is_none() && q.report_value >= t.meta.report_optimum {
+                    fr = Some(i + 1);
+                }
             }
         }
         Self {
@@ -233,6 +294,11 @@ impl RunCurve {
             peek,
             found_search_at: fs,
             found_report_at: fr,
+            space_size: t.meta.space_size,
+            search_optimum_cells: t.meta.search_optimum_cells,
+            report_optimum_cells: t.meta.report_optimum_cells,
+            stop: t.meta.stop.clone(),
+            per_q,
         }
     }
     /// Number of charged queries the run made.
@@ -292,6 +358,10 @@ pub(crate) mod synthetic {
             report_optimum: 100.0,
             wall_s: 1.5,
             repeats: 0,
+            stop: "budget".into(),
+            space_size: 0,
+            search_optimum_cells: 0,
+            report_optimum_cells: 0,
         }
     }
 
@@ -329,6 +399,8 @@ pub(crate) mod synthetic {
                     hit_rate_top100: 0.1,
                     top1_true_rank: 3,
                     paper_best_peek: best + 0.5,
+                    top1_search: f64::NAN,
+                    top1_report: f64::NAN,
                 });
             }
         }
@@ -374,6 +446,8 @@ mod tests {
             hit_rate_top100: 0.0,
             top1_true_rank: 1,
             paper_best_peek: 97.0,
+            top1_search: f64::NAN,
+            top1_report: f64::NAN,
         });
         let c = RunCurve::from_trace(&t);
         assert_eq!(c.incumbent_search, vec![90.0, 95.0, 95.0, 100.0, 100.0]);
@@ -390,6 +464,48 @@ mod tests {
         assert_eq!(c.found_search_at, Some(4));
         // report optimum 100 is never reached (report = value - 1)
         assert_eq!(c.found_report_at, None);
+    }
+
+    #[test]
+    fn per_q_strong_predictor_counts_its_top1_as_the_qth_query() {
+        // Uniform stream 90, 95, 93, 96, 94 (search = mean; report = search - 1). Grid points
+        // q = 3 (fitted on 2) and q = 5 (fitted on 4).
+        let mut t = trace("strong", "d", 1, &[90.0, 95.0, 93.0, 96.0, 94.0]);
+        t.meta.method_kind = "strong-predictor".into();
+        t.meta.method_params = r#"{"mode":"per-q","grid":[3,5]}"#.into();
+        let row = |k: u32, nq: usize, s1: f64, r1: f64| weaknas_harness::trace::IterationRow {
+            iteration: k,
+            num_queried: nq,
+            kendall_top50: f64::NAN,
+            kendall_top100: f64::NAN,
+            kendall_all: f64::NAN,
+            hit_rate_top50: f64::NAN,
+            hit_rate_top100: f64::NAN,
+            top1_true_rank: 1,
+            paper_best_peek: f64::NAN,
+            top1_search: s1,
+            top1_report: r1,
+        };
+        // At q = 3 the top-1 (99, report 97.5) beats the samples' incumbent (95); at q = 5 it
+        // (92) does not, so the incumbent of the 4 samples (96, report 95) stands.
+        t.iterations = vec![row(0, 2, 99.0, 97.5), row(1, 4, 92.0, 91.0)];
+        let c = RunCurve::from_trace(&t);
+        assert!(c.per_q);
+        assert_eq!(c.value(Measure::Report, 3), Some(97.5));
+        assert_eq!(c.value(Measure::Search, 3), Some(99.0));
+        assert_eq!(c.value(Measure::Report, 5), Some(95.0));
+        for q in [1, 2, 4] {
+            assert_eq!(
+                c.value(Measure::Report, q),
+                None,
+                "no value between grid points"
+            );
+        }
+        // The same trace without per-q mode is an ordinary incumbent curve.
+        t.meta.method_params = r#"{"init":2}"#.into();
+        let c = RunCurve::from_trace(&t);
+        assert!(!c.per_q);
+        assert_eq!(c.value(Measure::Report, 3), Some(94.0));
     }
 
     #[test]

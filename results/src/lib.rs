@@ -21,11 +21,13 @@
 #![warn(missing_docs)]
 
 pub mod aggregate;
+pub mod claims;
 pub mod compare;
 pub mod curves;
 pub mod export;
 pub mod figures;
 pub mod merge;
+pub mod optimum;
 pub mod ranking;
 pub mod reference;
 pub mod report;
@@ -44,6 +46,9 @@ pub use curves::{run_curves, GroupKey, Measure, RunCurve, TaskKey};
 pub use export::{export_store, store_frame, ExportFormat};
 pub use figures::{curve, diagnostics_series, Band, CurveSeries, Diagnostic, DiagnosticSeries};
 pub use merge::{merge_results, MergeSummary};
+pub use optimum::{
+    optimum_stats_table, random_search_expected_queries, samples_to_optimum, OptimumStats, Ratio,
+};
 pub use ranking::{rank_methods, ranking_table, MethodRanking};
 pub use reference::{bundled_references, load_references, Reference, Status, Unit};
 pub use report::{
@@ -54,4 +59,4 @@ pub use sink::{
     scan_iterations, scan_queries, scan_rankings, ParquetTraceSink,
 };
 pub use stats::{BootstrapOptions, Describe};
-pub use table::Table;
+pub use table::{CsvData, Table};

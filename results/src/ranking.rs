@@ -96,6 +96,7 @@ pub fn ranking_table(r: &MethodRanking) -> Table {
         header: vec!["method".into(), "average rank".into()],
         rows,
         notes,
+        csv: None,
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::aggregate::{AcrossTasksRow, FoundOptimum, SummaryRow};
 use crate::curves::{GroupKey, Measure};
 use crate::reference::Reference;
-use crate::table::Table;
+use crate::table::{num, CsvData, Table};
 use std::collections::BTreeMap;
 
 /// How a cell shows a distribution.
@@ -104,6 +104,26 @@ pub fn results_table(rows: &[SummaryRow], refs: &[Reference], opts: &TableOption
         header,
         ..Default::default()
     };
+    let mut data = CsvData::new(&[
+        "benchmark",
+        "dataset",
+        "method",
+        "protocol",
+        "measure",
+        "q",
+        "runs",
+        "n",
+        "mean",
+        "std",
+        "sem",
+        "median",
+        "iqm",
+        "ci_lo",
+        "ci_hi",
+        "published",
+        "published_source",
+        "published_verified",
+    ]);
     let mut any_unverified = false;
     let mut any_peek = false;
     for ((key, m), cells) in &by {
@@ -123,6 +143,31 @@ pub fn results_table(rows: &[SummaryRow], refs: &[Reference], opts: &TableOption
                 .map(|q| cells.get(q).map(|r| cell(r, opts)).unwrap_or("–".into())),
         );
         t.rows.push(row);
+        for (q, r) in cells {
+            let published = refs.iter().find(|p| p.matches(key, *m, *q));
+            data.rows.push(vec![
+                key.benchmark.clone(),
+                key.dataset.clone(),
+                key.method.clone(),
+                key.protocol(*m),
+                m.name().to_string(),
+                q.to_string(),
+                r.runs.to_string(),
+                r.stats.n.to_string(),
+                num(r.stats.mean),
+                num(r.stats.std),
+                num(r.stats.sem),
+                num(r.stats.median),
+                num(r.stats.iqm),
+                num(r.ci_lo),
+                num(r.ci_hi),
+                published.map(|p| num(p.accuracy_pct())).unwrap_or_default(),
+                published.map(|p| p.source.clone()).unwrap_or_default(),
+                published
+                    .map(|p| p.flag().is_empty().to_string())
+                    .unwrap_or_default(),
+            ]);
+        }
         // Published numbers for this row, grouped by (source, method label).
         let mut pubs: BTreeMap<(String, String, &'static str), BTreeMap<usize, &Reference>> =
             BTreeMap::new();
@@ -182,6 +227,7 @@ pub fn results_table(rows: &[SummaryRow], refs: &[Reference], opts: &TableOption
                 .into(),
         );
     }
+    t.csv = Some(data);
     t
 }
 
@@ -239,6 +285,36 @@ pub fn optimum_table(found: &[FoundOptimum]) -> Table {
             ]
         })
         .collect();
+    let mut data = CsvData::new(&[
+        "benchmark",
+        "dataset",
+        "method",
+        "search_metric",
+        "report_metric",
+        "optimum_of",
+        "runs",
+        "found",
+        "km_median",
+        "mean_found",
+        "restricted_mean",
+        "horizon",
+    ]);
+    for f in found {
+        data.rows.push(vec![
+            f.key.benchmark.clone(),
+            f.key.dataset.clone(),
+            f.key.method.clone(),
+            f.key.search_metric.clone(),
+            f.key.report_metric.clone(),
+            f.target.name().to_string(),
+            f.runs.to_string(),
+            f.found.to_string(),
+            f.km_median.map(num).unwrap_or_default(),
+            num(f.mean_found),
+            num(f.restricted_mean),
+            f.horizon.to_string(),
+        ]);
+    }
     Table {
         title: "Queries until the global optimum is queried".into(),
         header,
@@ -247,6 +323,7 @@ pub fn optimum_table(found: &[FoundOptimum]) -> Table {
             "Runs that never query the optimum are censored at their last query; the median is the Kaplan-Meier median (\"> n\": more than half censored)."
                 .into(),
         ],
+        csv: Some(data),
     }
 }
 
@@ -268,6 +345,16 @@ pub fn across_tasks_table(rows: &[AcrossTasksRow], budgets: &[usize], decimals: 
         header,
         ..Default::default()
     };
+    let mut data = CsvData::new(&[
+        "method",
+        "measure",
+        "statistic",
+        "tasks",
+        "q",
+        "value",
+        "ci_lo",
+        "ci_hi",
+    ]);
     for ((method, m), cells) in by {
         let tasks = cells.values().map(|r| r.tasks).max().unwrap_or(0);
         for (stat, get) in [
@@ -284,6 +371,19 @@ pub fn across_tasks_table(rows: &[AcrossTasksRow], budgets: &[usize], decimals: 
                 stat.into(),
                 tasks.to_string(),
             ];
+            for (q, r) in &cells {
+                let (v, (lo, hi)) = get(r);
+                data.rows.push(vec![
+                    method.clone(),
+                    m.name().into(),
+                    stat.into(),
+                    r.tasks.to_string(),
+                    q.to_string(),
+                    num(v),
+                    num(lo),
+                    num(hi),
+                ]);
+            }
             row.extend(budgets.iter().map(|q| match cells.get(q) {
                 Some(r) => {
                     let (v, (lo, hi)) = get(r);
@@ -299,6 +399,7 @@ pub fn across_tasks_table(rows: &[AcrossTasksRow], budgets: &[usize], decimals: 
             t.rows.push(row);
         }
     }
+    t.csv = Some(data);
     t
 }
 
@@ -346,6 +447,45 @@ pub fn reference_table(refs: &[Reference]) -> Table {
         notes: vec![
             "†unverified: widely quoted, not read from the original; never gated on.".into(),
         ],
+        csv: Some(CsvData {
+            header: [
+                "benchmark",
+                "dataset",
+                "method",
+                "protocol",
+                "metric",
+                "budget",
+                "value",
+                "std",
+                "unit",
+                "source",
+                "status",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: refs
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.benchmark.clone(),
+                        r.dataset.clone(),
+                        r.method_label.clone(),
+                        r.protocol.clone(),
+                        r.metric.clone(),
+                        r.budget.map(|b| b.to_string()).unwrap_or_default(),
+                        num(r.value),
+                        r.std.map(num).unwrap_or_default(),
+                        match r.unit {
+                            crate::reference::Unit::AccuracyPct => "accuracy_pct",
+                            crate::reference::Unit::ErrorPct => "error_pct",
+                        }
+                        .into(),
+                        r.source.clone(),
+                        format!("{:?}", r.status).to_lowercase(),
+                    ]
+                })
+                .collect(),
+        }),
     }
 }
 

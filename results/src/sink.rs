@@ -186,6 +186,8 @@ pub fn iterations_frame(t: &RunTrace) -> Result<DataFrame> {
             it.iter().map(|r| r.top1_true_rank).collect::<Vec<_>>(),
         ),
         f("paper_best_peek", |r| r.paper_best_peek),
+        f("top1_search", |r| r.top1_search),
+        f("top1_report", |r| r.top1_report),
     ]);
     Ok(DataFrame::new(it.len(), cols)?)
 }
@@ -316,6 +318,16 @@ fn read_iterations(path: &Path) -> Result<(RunMeta, Vec<IterationRow>)> {
     let h100 = f64s(&df, "hit_rate_top100").with_context(ctx)?;
     let rank = u32s(&df, "top1_true_rank").with_context(ctx)?;
     let peek = f64s(&df, "paper_best_peek").with_context(ctx)?;
+    // Written since the per-q strong-predictor protocol; NaN in older files.
+    let optional = |name: &str| -> Result<Vec<f64>> {
+        if df.get_column_names().iter().any(|c| c.as_str() == name) {
+            f64s(&df, name)
+        } else {
+            Ok(vec![f64::NAN; df.height()])
+        }
+    };
+    let t1s = optional("top1_search").with_context(ctx)?;
+    let t1r = optional("top1_report").with_context(ctx)?;
     let rows = (0..df.height())
         .map(|i| IterationRow {
             iteration: it[i],
@@ -327,6 +339,8 @@ fn read_iterations(path: &Path) -> Result<(RunMeta, Vec<IterationRow>)> {
             hit_rate_top100: h100[i],
             top1_true_rank: rank[i],
             paper_best_peek: peek[i],
+            top1_search: t1s[i],
+            top1_report: t1r[i],
         })
         .collect();
     Ok((meta, rows))
@@ -653,7 +667,9 @@ mod tests {
                 "hit_rate_top50",
                 "hit_rate_top100",
                 "top1_true_rank",
-                "paper_best_peek"
+                "paper_best_peek",
+                "top1_search",
+                "top1_report"
             ]
         );
     }

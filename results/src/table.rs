@@ -13,6 +13,39 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
     /// Footnotes (flags, protocol caveats).
     pub notes: Vec<String>,
+    /// The table's numbers for its CSV file, one value per column (mean, std, n, CI
+    /// bounds, ... as separate numeric columns). `None`: the CSV holds the display rows.
+    pub csv: Option<CsvData>,
+}
+
+/// Machine-readable form of a table: a header and rows of plain values (numbers printed
+/// in full precision, empty for a missing value), so that pandas or polars read numeric
+/// columns without parsing "a ± b" strings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CsvData {
+    /// Column names.
+    pub header: Vec<String>,
+    /// Rows (each as long as the header).
+    pub rows: Vec<Vec<String>>,
+}
+
+impl CsvData {
+    /// An empty frame with these columns.
+    pub fn new(header: &[&str]) -> Self {
+        Self {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+/// A number for a CSV cell: full precision (shortest round-trip form), empty if NaN.
+pub fn num(v: f64) -> String {
+    if v.is_nan() {
+        String::new()
+    } else {
+        format!("{v}")
+    }
 }
 
 impl Table {
@@ -43,11 +76,16 @@ impl Table {
         out
     }
 
-    /// CSV: the header and rows (no title or notes), quoted where needed.
+    /// CSV (no title or notes), quoted where needed: the numeric [`CsvData`] where the
+    /// table has one, else the header and display rows.
     pub fn to_csv(&self) -> Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(&self.header)?;
-        for r in &self.rows {
+        let (header, rows) = match &self.csv {
+            Some(d) => (&d.header, &d.rows),
+            None => (&self.header, &self.rows),
+        };
+        w.write_record(header)?;
+        for r in rows {
             w.write_record(r)?;
         }
         Ok(String::from_utf8(w.into_inner()?)?)
@@ -124,6 +162,7 @@ mod tests {
             header: vec!["a".into(), "b|c".into()],
             rows: vec![vec!["1 ± 2".into(), "x, \"y\"".into()]],
             notes: vec!["†unverified: flagged".into()],
+            csv: None,
         }
     }
 
@@ -140,5 +179,18 @@ mod tests {
         assert!(tex.contains("1 $\\pm$ 2"));
         assert!(tex.contains("\\textsuperscript{\\dag}unverified"));
         assert!(tex.contains("\\begin{tabular}{ll}"));
+    }
+
+    #[test]
+    fn numeric_csv_replaces_display_rows() {
+        let mut t = t();
+        let mut d = CsvData::new(&["a_mean", "a_std", "n"]);
+        d.rows.push(vec![num(1.0), num(2.5), num(f64::NAN)]);
+        t.csv = Some(d);
+        assert_eq!(t.to_csv().unwrap(), "a_mean,a_std,n\n1,2.5,\n");
+        assert!(
+            t.to_markdown().contains("1 ± 2"),
+            "markdown keeps the pretty form"
+        );
     }
 }

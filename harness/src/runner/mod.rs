@@ -26,9 +26,8 @@ use crate::trace::{IterationRow, QueryRow, RunMeta, RunTrace, TraceSink};
 use anyhow::{bail, Context, Result};
 use observer::DiagnosticsObserver;
 use open_domain::PoolCandidates;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use spec::{BenchmarkEntry, MethodEntry};
+use spec::{BenchmarkEntry, MethodEntry, StopRule};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -113,11 +112,15 @@ pub fn jobs(spec: &Spec, benches: &BenchmarkSet, seeds: &[u64]) -> Result<Vec<Jo
             {
                 continue;
             }
-            let entry = serde_json::json!({
+            let mut entry = serde_json::json!({
                 "method": method.method, "params": method.params, "name": method.name,
                 "benchmark": bench.benchmark, "contract": bench.contract, "budget": spec.budget,
-            })
-            .to_string();
+            });
+            // Only a non-default stop rule enters the content address (older run ids stay).
+            if !spec.stop.is_budget() {
+                entry["stop"] = spec.stop.name().into();
+            }
+            let entry = entry.to_string();
             for &seed in seeds {
                 let mut h = Sha256::new();
                 for part in [
@@ -239,8 +242,7 @@ pub fn run_spec(
     let results: Vec<(Job, Result<()>)> = if jobs == 1 {
         todo.iter().map(exec).collect()
     } else {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
-        pool.install(|| todo.par_iter().map(exec).collect())
+        run_concurrently(&todo, jobs, &exec)
     };
     bar.finish_and_clear();
     for (j, r) in results {
@@ -255,6 +257,35 @@ pub fn run_spec(
         }
     }
     Ok(summary)
+}
+
+/// Runs `exec` over `todo` on `jobs` plain threads pulling from a shared queue, results in
+/// `todo` order. Not a rayon pool on purpose: a rayon worker that waits for another pool
+/// (polars encodes Parquet on its own pool while a run is being written) steals more runs
+/// from its own pool meanwhile, so finished runs would sit half-written until the stolen
+/// ones end — and a killed invocation would lose them.
+fn run_concurrently<T: Sync, R: Send>(
+    todo: &[T],
+    jobs: usize,
+    exec: &(dyn Fn(&T) -> R + Sync),
+) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::with_capacity(todo.len()));
+    std::thread::scope(|s| {
+        for _ in 0..jobs.min(todo.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(t) = todo.get(i) else { break };
+                let r = exec(t);
+                done.lock()
+                    .expect("no panic while holding the lock")
+                    .push((i, r));
+            });
+        }
+    });
+    let mut done = done.into_inner().expect("no panic while holding the lock");
+    done.sort_by_key(|d| d.0);
+    done.into_iter().map(|d| d.1).collect()
 }
 
 /// The shared command pools (journal, concurrency limit) of a spec's open-domain entries.
@@ -338,6 +369,27 @@ fn run_job_with(
         )?,
     };
     let open = loaded.open.is_some();
+    let ties = |v: &[f64], best: f64| -> Vec<CellId> {
+        (0..v.len() as CellId)
+            .filter(|&c| v[c as usize] == best)
+            .collect()
+    };
+    let (search_opt_cells, report_opt_cells) = if open {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            ties(&view.search_mean, view.search_optimum().1),
+            ties(&view.report_mean, view.report_optimum().1),
+        )
+    };
+    match spec.stop {
+        StopRule::Budget => {}
+        StopRule::SearchOptimum => oracle.stop_when_queried(&search_opt_cells),
+        StopRule::ReportOptimum => oracle.stop_when_queried(&report_opt_cells),
+    }
+    let space_size = (0..loaded.space.num_cells() as CellId)
+        .filter(|&c| oracle.has_value(c))
+        .count();
     let diagnostics = opts.diagnostics && !open;
     let info = BuildInfo {
         space: loaded.space.name().to_string(),
@@ -439,6 +491,8 @@ fn run_job_with(
                 hit_rate_top100: hit(100),
                 top1_true_rank: r.top1_true_rank,
                 paper_best_peek: best_queried.max(report_of(r.top1)),
+                top1_search: search_mean_of(r.top1),
+                top1_report: report_of(r.top1),
             }
         })
         .collect();
@@ -473,6 +527,10 @@ fn run_job_with(
         },
         wall_s: start.elapsed().as_secs_f64(),
         repeats,
+        stop: spec.stop.name().to_string(),
+        space_size: if open { 0 } else { space_size },
+        search_optimum_cells: search_opt_cells.len(),
+        report_optimum_cells: report_opt_cells.len(),
     };
     Ok(RunTrace {
         meta,
@@ -480,4 +538,21 @@ fn run_job_with(
         iterations,
         rankings: observer.ranked,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn concurrent_runs_each_once_in_order() {
+        let todo: Vec<u64> = (0..50).collect();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let out = super::run_concurrently(&todo, 3, &|&x: &u64| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            std::thread::sleep(std::time::Duration::from_micros(50 * (x % 7)));
+            x * x
+        });
+        assert_eq!(calls.into_inner(), 50);
+        assert_eq!(out, todo.iter().map(|x| x * x).collect::<Vec<_>>());
+        assert!(super::run_concurrently(&Vec::<u64>::new(), 4, &|x: &u64| *x).is_empty());
+    }
 }

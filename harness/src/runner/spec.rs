@@ -64,6 +64,36 @@ pub fn parse_seed_range(s: &str) -> Result<Vec<u64>> {
     Ok((a..b).collect())
 }
 
+/// When a run ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopRule {
+    /// When the query budget is spent (default).
+    #[default]
+    Budget,
+    /// As soon as a cell with the best search-metric mean of the space is queried
+    /// (`"optimum"` is the same rule).
+    #[serde(alias = "optimum")]
+    SearchOptimum,
+    /// As soon as a cell with the best report-metric mean of the space is queried.
+    ReportOptimum,
+}
+
+impl StopRule {
+    /// Whether this is the default rule (spent budget).
+    pub fn is_budget(&self) -> bool {
+        *self == StopRule::Budget
+    }
+    /// Name as written in specs.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopRule::Budget => "budget",
+            StopRule::SearchOptimum => "search-optimum",
+            StopRule::ReportOptimum => "report-optimum",
+        }
+    }
+}
+
 /// One benchmark/dataset entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,6 +169,11 @@ pub struct Spec {
     /// Methods.
     #[serde(rename = "method")]
     pub methods: Vec<MethodEntry>,
+    /// When a run ends (default: when its budget is spent). With `stop = "optimum"` a run
+    /// ends as soon as it has queried a global optimum; set the budget up to the space size
+    /// so that no run is censored.
+    #[serde(default, skip_serializing_if = "StopRule::is_budget")]
+    pub stop: StopRule,
     /// Outputs to render (tables, figures); read by `weaknas reproduce`.
     #[serde(default)]
     pub outputs: toml::Table,
@@ -187,6 +222,14 @@ impl Spec {
                         bail!(
                             "benchmark {}: an open-domain entry has no store",
                             b.benchmark
+                        );
+                    }
+                    if !self.stop.is_budget() {
+                        bail!(
+                            "benchmark {}: stop = {:?} needs a tabular benchmark (the optimum \
+                             of an open-domain space is unknown)",
+                            b.benchmark,
+                            self.stop.name()
                         );
                     }
                     if let Some(p) = &b.pool {
@@ -283,5 +326,15 @@ method = "random"
         assert!(Spec::parse(&bad).is_err());
         let bad = SPEC.replace("dataset =", "datset =");
         assert!(Spec::parse(&bad).is_err());
+    }
+
+    #[test]
+    fn stop_rule_parses_with_alias_and_rejects_unknown() {
+        assert_eq!(Spec::parse(SPEC).unwrap().stop, StopRule::Budget);
+        let s = Spec::parse(&format!("stop = \"optimum\"\n{SPEC}")).unwrap();
+        assert_eq!(s.stop, StopRule::SearchOptimum);
+        let s = Spec::parse(&format!("stop = \"report-optimum\"\n{SPEC}")).unwrap();
+        assert_eq!(s.stop, StopRule::ReportOptimum);
+        assert!(Spec::parse(&format!("stop = \"never\"\n{SPEC}")).is_err());
     }
 }
