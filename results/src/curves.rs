@@ -266,9 +266,9 @@ pub fn run_curves(traces: &[RunTrace]) -> Vec<RunCurve> {
     traces.iter().map(RunCurve::from_trace).collect()
 }
 
-#[cfg(test)]
-pub(crate) mod synthetic {
-    //! Synthetic traces for the tests of this crate (no benchmark data involved).
+pub mod synthetic {
+    //! SYNTHETIC traces for tests (of this crate and of the crates over it, e.g. the
+    //! report's): no benchmark data involved, never a result.
     use weaknas_harness::trace::{IterationRow, QueryRow, RunMeta, RunTrace};
 
     /// A synthetic run meta.
@@ -292,6 +292,7 @@ pub(crate) mod synthetic {
             report_optimum: 100.0,
             wall_s: 1.5,
             repeats: 0,
+            code_fingerprint: "version:synthetic".into(),
         }
     }
 

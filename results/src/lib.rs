@@ -25,6 +25,7 @@ pub mod compare;
 pub mod curves;
 pub mod export;
 pub mod figures;
+pub mod fingerprint;
 pub mod merge;
 pub mod ranking;
 pub mod reference;
@@ -38,11 +39,13 @@ pub use aggregate::{
     AcrossTasksRow, FoundOptimum, OptimumTarget, SummaryRow,
 };
 pub use compare::{
-    compare, compare_traces, CompareOptions, ComparisonReport, ComparisonRow, TestUsed, Verdict,
+    compare, compare_traces, two_sample, values_by_seed, verdict, CompareOptions, ComparisonReport,
+    ComparisonRow, TestUsed, TwoSample, Verdict,
 };
-pub use curves::{run_curves, GroupKey, Measure, RunCurve, TaskKey};
+pub use curves::{run_curves, synthetic, GroupKey, Measure, RunCurve, TaskKey};
 pub use export::{export_store, store_frame, ExportFormat};
 pub use figures::{curve, diagnostics_series, Band, CurveSeries, Diagnostic, DiagnosticSeries};
+pub use fingerprint::{describe_stale, stale_runs, StaleRuns};
 pub use merge::{merge_results, MergeSummary};
 pub use ranking::{rank_methods, ranking_table, MethodRanking};
 pub use reference::{bundled_references, load_references, Reference, Status, Unit};
@@ -50,7 +53,7 @@ pub use report::{
     across_tasks_table, optimum_table, reference_table, results_table, CellFormat, TableOptions,
 };
 pub use sink::{
-    iterations_frame, list_runs, load_trace, load_traces, queries_frame, rankings_frame,
+    iterations_frame, list_runs, load_meta, load_trace, load_traces, queries_frame, rankings_frame,
     scan_iterations, scan_queries, scan_rankings, ParquetTraceSink,
 };
 pub use stats::{BootstrapOptions, Describe};

@@ -55,6 +55,9 @@ pub struct RunOptions {
     /// Run only shard `i` of `n` (0-based) of the spec's jobs: job `k` (in [`jobs`] order)
     /// belongs to shard `k % n`. Shards' result directories merge without duplicates.
     pub shard: Option<(usize, usize)>,
+    /// Fingerprint of the code, recorded in every run's meta (the CLI embeds the git commit
+    /// at build time; default `version:<harness version>`).
+    pub code_fingerprint: String,
 }
 
 impl Default for RunOptions {
@@ -68,6 +71,7 @@ impl Default for RunOptions {
             record_rankings: 0,
             evaluations: None,
             shard: None,
+            code_fingerprint: format!("version:{}", crate::HARNESS_VERSION),
         }
     }
 }
@@ -473,6 +477,7 @@ fn run_job_with(
         },
         wall_s: start.elapsed().as_secs_f64(),
         repeats,
+        code_fingerprint: opts.code_fingerprint.clone(),
     };
     Ok(RunTrace {
         meta,
