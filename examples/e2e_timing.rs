@@ -47,8 +47,7 @@ fn main() -> anyhow::Result<()> {
         "nb201",
         LoadedBenchmark::new(store, "timing".into(), Arc::new(Nb201Space))?,
     );
-    let reg =
-        weaknas_baselines::registry().add("weaknas", "WeakNAS", weaknas_harness::weaknas::build);
+    let reg = weaknas_baselines::registry();
     let opts = RunOptions {
         diagnostics: false,
         ..RunOptions::default()

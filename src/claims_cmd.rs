@@ -90,22 +90,13 @@ pub fn run(args: ClaimsArgs) -> Result<()> {
     );
     for path in &args.specs {
         let spec = Spec::load(path)?;
-        let wanted: Vec<String> = match spec.outputs.get("claims") {
-            Some(v) => v
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                })
-                .with_context(|| {
-                    format!("{}: outputs.claims must be a list of names", path.display())
-                })?,
-            None => bail!(
+        let wanted = spec.outputs.claims.clone();
+        if wanted.is_empty() {
+            bail!(
                 "{}: the spec names no claims ([outputs] claims = [...])",
                 path.display()
-            ),
-        };
+            );
+        }
         let benches = BenchmarkSet::for_spec(&spec)?;
         let jobs = runner::jobs(&spec, &benches, &spec.seeds.to_vec()?)?;
         let runs = args.runs_root.join(&spec.name);
@@ -133,7 +124,14 @@ pub fn run(args: ClaimsArgs) -> Result<()> {
             }
             continue;
         }
-        let traces = crate::render::render(&spec, &jobs, &benches, &runs, &dest)?;
+        let (_, traces) = weaknas_report::render_from(
+            &spec,
+            &jobs,
+            &benches,
+            &runs,
+            &dest,
+            &crate::code_fingerprint(),
+        )?;
         let curves = run_curves(&traces);
         let weaknas = spec.methods[0].name.clone();
         let mut per: std::collections::BTreeMap<(String, String), usize> = Default::default();

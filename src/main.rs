@@ -3,16 +3,14 @@
 mod claims_cmd;
 mod compare_cmd;
 mod data_cmd;
-mod render;
 mod run_cmd;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use weaknas_harness::searcher::Registry;
 
 /// Reproduce and extend "Stronger NAS with Weaker Predictors" (WeakNAS) on tabular NAS benchmarks and in open domain.
 #[derive(Parser)]
-#[command(name = "weaknas", version, about)]
+#[command(name = "weaknas", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("WEAKNAS_CODE_FINGERPRINT"), ")"), about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,7 +24,8 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// Run a spec (resuming), then write its tables, figures and index.md.
     Reproduce(run_cmd::RunArgs),
-    /// Compare a candidate result directory with a baseline one (exit code 1 on a regression).
+    /// Compare a candidate result directory with a baseline one (exit code 0 no regression,
+    /// 1 regression incl. missing results, 2 error).
     Compare(compare_cmd::CompareArgs),
     /// Merge result directories (e.g. the shards of `run --shard i/n`) into one.
     Merge(run_cmd::MergeArgs),
@@ -36,20 +35,14 @@ enum Command {
     Methods,
 }
 
-/// Every method the program knows: WeakNAS (harness) and the baselines.
-pub fn registry() -> Registry {
-    use weaknas_harness::weaknas;
-    weaknas_baselines::registry()
-        .add(
-            "weaknas",
-            "WeakNAS: iterative weak predictors, uniform sampling in the predicted top-N",
-            weaknas::build,
-        )
-        .add(
-            "weaknas-ei",
-            "WeakNAS with an ensemble and expected-improvement sampling",
-            weaknas::build_ei,
-        )
+/// The fingerprint of this build's code, recorded with every run (`build.rs`: git commit and
+/// dirty flag, or the crate version). `WEAKNAS_CODE_FINGERPRINT` in the environment
+/// overrides it (for packagers and the tests of the stale-run check).
+pub fn code_fingerprint() -> String {
+    std::env::var("WEAKNAS_CODE_FINGERPRINT")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| env!("WEAKNAS_CODE_FINGERPRINT").to_string())
 }
 
 /// On SIGINT/SIGTERM: stop the open-domain training commands still running (they live in
@@ -92,11 +85,11 @@ fn main() -> std::process::ExitCode {
         Command::Data(a) => data_cmd::run(a).map(|_| std::process::ExitCode::SUCCESS),
         Command::Run(a) => run_cmd::run(a, false),
         Command::Reproduce(a) => run_cmd::run(a, true),
-        Command::Compare(a) => compare_cmd::run(a),
+        Command::Compare(a) => Ok(compare_cmd::run(a)),
         Command::Merge(a) => run_cmd::merge(a).map(|_| std::process::ExitCode::SUCCESS),
         Command::Claims(a) => claims_cmd::run(a).map(|_| std::process::ExitCode::SUCCESS),
         Command::Methods => {
-            for e in registry().entries() {
+            for e in weaknas_baselines::registry().entries() {
                 println!("{:<18} {}", e.kind, e.about);
             }
             Ok(std::process::ExitCode::SUCCESS)

@@ -25,6 +25,10 @@ pub struct RunArgs {
     /// Redo runs that are already finished.
     #[arg(long)]
     pub force: bool,
+    /// Keep finished runs of other code (another code fingerprint, or none recorded) instead
+    /// of stopping; tables then say so.
+    #[arg(long, conflicts_with = "force")]
+    pub keep_stale: bool,
     /// Skip per-iteration predictor diagnostics (Kendall tau etc.).
     #[arg(long)]
     pub no_diagnostics: bool,
@@ -107,6 +111,39 @@ pub fn merge(args: MergeArgs) -> Result<()> {
     Ok(())
 }
 
+/// Stops when `out` holds finished runs of this spec from other code (unless `keep`, which
+/// logs them and goes on; the report then says so).
+fn check_stale(
+    spec: &Spec,
+    benches: &BenchmarkSet,
+    seeds: &[u64],
+    out: &std::path::Path,
+    fingerprint: &str,
+    keep: bool,
+) -> Result<()> {
+    let ids: Vec<String> = runner::jobs(spec, benches, seeds)?
+        .into_iter()
+        .map(|j| j.run_id)
+        .collect();
+    let stale = weaknas_results::stale_runs(out, &ids, fingerprint)?;
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let what = weaknas_results::describe_stale(&stale);
+    if keep {
+        tracing::warn!(
+            "{}: keeping {what} (this build is {fingerprint})",
+            out.display()
+        );
+        return Ok(());
+    }
+    bail!(
+        "{} holds {what}; this build is {fingerprint}. Rerun with --force to redo them with \
+         this code, or --keep-stale to keep them (tables will say so)",
+        out.display()
+    )
+}
+
 /// Runs a spec; with `render`, also writes tables, figures and index.md.
 pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
     let spec = Spec::load(&args.spec)?;
@@ -122,18 +159,15 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&spec.name));
-    let registry = crate::registry();
+    let registry = weaknas_baselines::registry();
     let benches = BenchmarkSet::for_spec(&spec)?;
-    let record = spec
-        .outputs
-        .get("record_rankings")
-        .and_then(|v| v.as_integer())
-        .unwrap_or(0);
-    if record < 0 {
-        bail!(
-            "invalid spec {}: outputs.record_rankings must be >= 0",
-            args.spec.display()
-        );
+    let fingerprint = crate::code_fingerprint();
+    let seeds = match args.seeds.as_deref().map(parse_seed_range).transpose()? {
+        Some(s) => s,
+        None => spec.seeds.to_vec()?,
+    };
+    if !args.force {
+        check_stale(&spec, &benches, &seeds, &out, &fingerprint, args.keep_stale)?;
     }
     let opts = RunOptions {
         seeds: args.seeds.as_deref().map(parse_seed_range).transpose()?,
@@ -141,9 +175,10 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
         force: args.force,
         progress: !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         diagnostics: !args.no_diagnostics,
-        record_rankings: record as usize,
+        record_rankings: spec.outputs.record_rankings,
         evaluations: Some(out.join("evaluations")),
         shard,
+        code_fingerprint: fingerprint.clone(),
     };
     let lock = DirLock::acquire(&out, if render { "reproduce" } else { "run" })?;
     let sink = ParquetTraceSink::new(&out);
@@ -171,12 +206,9 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
         eprintln!("failed: run {id} ({method}, seed {seed}): {err}");
     }
     if render {
-        let seeds = match &opts.seeds {
-            Some(s) => s.clone(),
-            None => spec.seeds.to_vec()?,
-        };
         let jobs = runner::jobs(&spec, &benches, &seeds)?;
-        crate::render::render(&spec, &jobs, &benches, &out, &out)?;
+        let index = weaknas_report::render(&spec, &jobs, &benches, &out, &fingerprint)?;
+        println!("wrote {}", index.display());
     }
     Ok(if summary.failed.is_empty() {
         ExitCode::SUCCESS

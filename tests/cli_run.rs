@@ -36,6 +36,10 @@ method = "evolution"
 "#;
 
 #[test]
+#[cfg_attr(
+    not(weaknas_shared_data),
+    ignore = "needs the real NAS-Bench-201 data in ../shared/data"
+)]
 fn reproduce_resume_force_and_compare() {
     let Some(data) = shared_data_or_skip("nasbench201") else {
         return;
@@ -141,58 +145,6 @@ fn reproduce_resume_force_and_compare() {
 }
 
 #[test]
-fn bad_specs_give_clear_errors() {
-    let Some(data) = shared_data_or_skip("nasbench201") else {
-        return;
-    };
-    let home = tempfile::tempdir().unwrap();
-    let work = tempfile::tempdir().unwrap();
-    weaknas(home.path())
-        .args(["data", "import", "nb201-csv"])
-        .arg(&data)
-        .assert()
-        .success();
-    let cases = [
-        (
-            "method = \"random\"",
-            "method = \"randon\"",
-            "unknown method \"randon\"",
-        ),
-        ("budget = 40", "budget = 20000", "larger than the space"),
-        (
-            "report = \"cifar10/ori-test@200\"",
-            "report = \"cifar100/ori-test@200\"",
-            "cifar10/ori-test@200",
-        ),
-        ("seeds = \"0..4\"", "seeds = 4.5", "e2e.toml"),
-    ];
-    for (from, to, expect) in cases {
-        let spec = work.path().join("e2e.toml");
-        std::fs::write(
-            &spec,
-            SPEC.replace(from, to)
-                .replace("report_budgets = [20, 40]", ""),
-        )
-        .unwrap();
-        let o = weaknas(home.path())
-            .arg("run")
-            .arg(&spec)
-            .arg("--out")
-            .arg(work.path().join("o"))
-            .output()
-            .unwrap();
-        assert!(!o.status.success());
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains(expect), "{to}: {err}");
-        // A refused spec leaves no trace: not even the output directory.
-        assert!(
-            !work.path().join("o").exists(),
-            "{to}: output directory left"
-        );
-    }
-}
-
-#[test]
 fn methods_lists_every_registered_method() {
     let home = tempfile::tempdir().unwrap();
     let o = weaknas(home.path()).arg("methods").output().unwrap();
@@ -213,6 +165,10 @@ fn methods_lists_every_registered_method() {
 }
 
 #[test]
+#[cfg_attr(
+    not(weaknas_shared_data),
+    ignore = "needs the real NAS-Bench-201 data in ../shared/data"
+)]
 fn data_export_writes_csv_and_parquet() {
     let Some(data) = shared_data_or_skip("nasbench201") else {
         return;

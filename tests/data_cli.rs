@@ -12,6 +12,10 @@ fn weaknas(home: &Path) -> Command {
 }
 
 #[test]
+#[cfg_attr(
+    not(weaknas_shared_data),
+    ignore = "needs the real NAS-Bench-201 data in ../shared/data"
+)]
 fn import_csv_then_verify_then_detect_corruption() {
     let Some(data) = shared_data_or_skip("nasbench201") else {
         return;

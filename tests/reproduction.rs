@@ -15,7 +15,7 @@ use weaknas_results::{random_search_expected_queries, run_curves, samples_to_opt
 
 fn run_all(spec: &Spec) -> Vec<RunTrace> {
     let set = common::nb201().expect("data checked by the caller");
-    let reg = common::registry();
+    let reg = weaknas_baselines::registry();
     let seeds = spec.seeds.to_vec().unwrap();
     let js = jobs(spec, set, &seeds).unwrap();
     let opts = RunOptions {

@@ -18,7 +18,7 @@ fn run_all(
     spec: &weaknas_harness::runner::Spec,
     set: &weaknas_harness::runner::BenchmarkSet,
 ) -> Vec<RunTrace> {
-    let reg = common::registry();
+    let reg = weaknas_baselines::registry();
     let seeds = spec.seeds.to_vec().unwrap();
     let js = jobs(spec, set, &seeds).unwrap();
     let opts = RunOptions {
@@ -41,6 +41,10 @@ fn report_at(traces: &[RunTrace], method: &str, q: usize) -> Vec<f64> {
 }
 
 #[test]
+#[cfg_attr(
+    not(weaknas_shared_data),
+    ignore = "needs the real NAS-Bench-201 data in ../shared/data"
+)]
 fn every_method_spends_exactly_its_budget() {
     let Some(set) = common::nb201() else { return };
     let methods = format!(
@@ -91,6 +95,10 @@ method = "local-search"
 }
 
 #[test]
+#[cfg_attr(
+    not(weaknas_shared_data),
+    ignore = "needs the real NAS-Bench-201 data in ../shared/data"
+)]
 fn random_search_matches_exact_order_statistics() {
     let Some(set) = common::nb201() else { return };
     let n_seeds = 200usize;
@@ -133,6 +141,10 @@ fn random_search_matches_exact_order_statistics() {
 }
 
 #[test]
+#[cfg_attr(
+    not(weaknas_shared_data),
+    ignore = "needs the real NAS-Bench-201 data in ../shared/data"
+)]
 fn weaknas_and_evolution_beat_random_search() {
     let Some(set) = common::nb201() else { return };
     let methods = format!(
@@ -177,6 +189,10 @@ fn strip_wall(mut t: RunTrace) -> RunTrace {
 }
 
 #[test]
+#[cfg_attr(
+    not(weaknas_shared_data),
+    ignore = "needs the real NAS-Bench-201 data in ../shared/data"
+)]
 fn runs_are_bit_identical_at_one_and_two_threads() {
     let Some(set) = common::nb201() else { return };
     let methods = format!(
@@ -194,7 +210,7 @@ method = "random"
 "#
     );
     let spec = common::spec("det", "0..3", 50, &methods);
-    let reg = common::registry();
+    let reg = weaknas_baselines::registry();
     let mut out = Vec::new();
     for jobs in [1usize, 2] {
         let dir = tempfile::tempdir().unwrap();
@@ -224,9 +240,13 @@ method = "random"
 }
 
 #[test]
+#[cfg_attr(
+    not(weaknas_shared_data),
+    ignore = "needs the real NAS-Bench-201 data in ../shared/data"
+)]
 fn weaknas_follows_its_sampling_rules() {
     let Some(set) = common::nb201() else { return };
-    let reg = common::registry();
+    let reg = weaknas_baselines::registry();
     for (params, top_n) in [
         ("", 100usize),
         ("top_n = 20, keep_old = \"none\"", 20),

@@ -8,7 +8,7 @@ use weaknas_harness::searcher::BuildInfo;
 #[test]
 fn shipped_specs_parse_and_build() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
-    let reg = common::registry();
+    let reg = weaknas_baselines::registry();
     let mut n = 0;
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();

@@ -1,4 +1,5 @@
-//! Baseline searchers of weaknas-bench, one file each, and the registry of every method.
+//! Baseline searchers of weaknas-bench, one file each, and the registry of every method
+//! ([`registry`]: WeakNAS and the baselines).
 //!
 //! | kind | file | method |
 //! |---|---|---|
@@ -32,9 +33,21 @@ pub use util::ITERATION_BLOCK;
 
 use weaknas_harness::searcher::Registry;
 
-/// Every baseline method, by kind (the WeakNAS entries are added by the harness's runner).
+/// Every method a spec can name, by kind: WeakNAS (from the harness) and the baselines. The
+/// one registry the binary, the tests and the examples use.
 pub fn registry() -> Registry {
+    use weaknas_harness::weaknas;
     Registry::new()
+        .add(
+            "weaknas",
+            "WeakNAS: iterative weak predictors, uniform sampling in the predicted top-N",
+            weaknas::build,
+        )
+        .add(
+            "weaknas-ei",
+            "WeakNAS with an ensemble and expected-improvement sampling",
+            weaknas::build_ei,
+        )
         .add(
             random::KIND,
             "random search: uniform without replacement",

@@ -32,7 +32,7 @@
 //! [`SearchOracle::space_statistics`]: weaknas_harness::oracle::SearchOracle::space_statistics
 
 use crate::util::{exhausted, UnqueriedPool};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use weaknas_harness::predictor::PredictorConfig;
 use weaknas_harness::searcher::{parse_params, BuildInfo, SearchContext, Searcher};
@@ -277,5 +277,9 @@ impl Searcher for StrongPredictor {
 /// Builds the strong predictor from its parameter table (`init` is checked against the budget).
 pub fn build(params: &toml::Table, info: &BuildInfo) -> Result<Box<dyn Searcher>> {
     let config: StrongPredictorConfig = parse_params(KIND, params)?;
+    config
+        .predictor
+        .validate()
+        .with_context(|| format!("{KIND}: predictor"))?;
     Ok(Box::new(StrongPredictor::new(config, info.budget)?))
 }

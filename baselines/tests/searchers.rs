@@ -395,7 +395,14 @@ fn registry_builds_every_method_and_names_unknown_ones() {
     let kinds: Vec<&str> = reg.entries().iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
-        ["random", "evolution", "strong-predictor", "local-search"]
+        [
+            "weaknas",
+            "weaknas-ei",
+            "random",
+            "evolution",
+            "strong-predictor",
+            "local-search"
+        ]
     );
     let info = BuildInfo {
         space: "nb201".into(),

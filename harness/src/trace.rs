@@ -60,10 +60,30 @@ pub struct RunMeta {
     /// Cells sharing the best report-metric mean; 0 where unknown.
     #[serde(default)]
     pub report_optimum_cells: usize,
+    /// The code that produced the run (`git:<commit>[+dirty.<hash>]`, `version:<v>`); empty
+    /// for runs stored before fingerprints were recorded ("unknown fingerprint"). Not part
+    /// of the run id: the same code resumes its runs, other code is detected by comparing.
+    #[serde(default)]
+    pub code_fingerprint: String,
 }
 
 fn default_stop() -> String {
     "budget".into()
+}
+
+/// How an empty [`RunMeta::code_fingerprint`] (a run stored before fingerprints existed) is
+/// shown.
+pub const UNKNOWN_FINGERPRINT: &str = "unknown fingerprint";
+
+impl RunMeta {
+    /// The code fingerprint for display: [`UNKNOWN_FINGERPRINT`] when none was recorded.
+    pub fn fingerprint_label(&self) -> &str {
+        if self.code_fingerprint.is_empty() {
+            UNKNOWN_FINGERPRINT
+        } else {
+            &self.code_fingerprint
+        }
+    }
 }
 
 /// One query of a run.
@@ -169,16 +189,17 @@ pub struct RunTrace {
 
 impl RunTrace {
     /// Incumbent at each charged query count q = 1..: (search mean, report value) of the
-    /// queried cell with the best search value so far (ties: the earliest).
+    /// queried cell with the best search value so far (ties: the earliest). Failed
+    /// evaluations (NaN search value, e.g. an open-domain training that crashed) are charged
+    /// but never become the incumbent; before the first successful one the incumbent is NaN.
     pub fn incumbents(&self) -> Vec<(f64, f64)> {
         let mut out = Vec::new();
         let mut best: Option<(f64, f64, f64)> = None;
         for q in self.queries.iter().filter(|q| q.charged) {
-            if best.is_none_or(|(v, _, _)| q.search_value > v) {
+            if !q.search_value.is_nan() && best.is_none_or(|(v, _, _)| q.search_value > v) {
                 best = Some((q.search_value, q.search_mean, q.report_value));
             }
-            let b = best.unwrap();
-            out.push((b.1, b.2));
+            out.push(best.map_or((f64::NAN, f64::NAN), |b| (b.1, b.2)));
         }
         out
     }
@@ -239,5 +260,53 @@ impl TraceSink for JsonTraceSink {
     fn write(&self, trace: &RunTrace) -> Result<()> {
         let bytes = serde_json::to_vec(trace)?;
         crate::fsutil::atomic_write(&self.path(&trace.meta.run_id), &bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(i: usize, search: f64, report: f64, charged: bool) -> QueryRow {
+        QueryRow {
+            query_index: i,
+            iteration: 0,
+            cell: i as u32,
+            search_value: search,
+            search_mean: search,
+            report_value: report,
+            charged,
+            wall_s: 0.0,
+        }
+    }
+
+    #[test]
+    fn failed_queries_never_become_the_incumbent() {
+        let nan = f64::NAN;
+        // SYNTHETIC trace: the first charged query failed (NaN), as did a later one.
+        let t = RunTrace {
+            meta: serde_json::from_value(serde_json::json!({
+                "run_id": "synthetic", "spec": "s", "method": "m", "method_kind": "m",
+                "method_params": "{}", "benchmark": "darts", "dataset": "d",
+                "search_metric": "valid_acc", "report_metric": "test_acc", "noise": "mean",
+                "seed": 0, "budget": 5, "data_sha256": "00", "harness_version": "0",
+                "search_optimum": null, "report_optimum": null, "wall_s": 0.0, "repeats": 0
+            }))
+            .unwrap(),
+            queries: vec![
+                query(1, nan, nan, true),
+                query(2, 0.5, 0.4, true),
+                query(2, 0.9, 0.1, false), // a repeat: not charged, ignored
+                query(3, nan, nan, true),
+                query(4, 0.7, 0.6, true),
+                query(5, 0.6, 0.9, true),
+            ],
+            iterations: Vec::new(),
+            rankings: Vec::new(),
+        };
+        let inc = t.incumbents();
+        assert_eq!(inc.len(), 5);
+        assert!(inc[0].0.is_nan() && inc[0].1.is_nan());
+        assert_eq!(&inc[1..], &[(0.5, 0.4), (0.5, 0.4), (0.7, 0.6), (0.7, 0.6)]);
     }
 }

@@ -23,7 +23,7 @@
 use crate::predictor::{Ensemble, PredictorConfig};
 use crate::searcher::{parse_params, BuildInfo, SearchContext, Searcher};
 use crate::space::CellId;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// Top-N schedule.
@@ -209,6 +209,7 @@ impl WeakNas {
         if let TopN::Constant(0) = config.top_n {
             bail!("weaknas: top_n must be positive");
         }
+        config.predictor.validate().context("weaknas: predictor")?;
         Ok(Self { config, init })
     }
 

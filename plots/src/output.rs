@@ -11,9 +11,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use weaknas_harness::fsutil::atomic_write;
 
 /// Options for [`render_with`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -209,36 +208,6 @@ fn check_name(name: &str) -> Result<()> {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
-}
-
-/// Writes `bytes` to `path` atomically: a uniquely named temporary file in the same directory
-/// (so concurrent writers never share one), fsync, then rename over the target.
-fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("figure");
-    let tmp = dir.join(format!(
-        ".{file}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let res = (|| -> Result<()> {
-        let mut f = std::fs::File::create(&tmp)
-            .with_context(|| format!("creating temporary file {}", tmp.display()))?;
-        f.write_all(bytes)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        f.sync_all()
-            .with_context(|| format!("syncing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
 }
 
 #[cfg(test)]

@@ -30,6 +30,9 @@ pub struct CompareOptions {
     pub min_effect: f64,
     /// Bootstrap for the CI of the difference.
     pub bootstrap: BootstrapOptions,
+    /// Whether a group or budget the baseline has and the candidate lacks is acceptable;
+    /// by default it is a regression ("missing").
+    pub allow_missing: bool,
 }
 
 impl Default for CompareOptions {
@@ -40,6 +43,7 @@ impl Default for CompareOptions {
             alpha: 0.05,
             min_effect: 0.0,
             bootstrap: BootstrapOptions::default(),
+            allow_missing: false,
         }
     }
 }
@@ -121,16 +125,64 @@ pub struct ComparisonReport {
     pub options: CompareOptions,
     /// One row per (group, budget) present on both sides.
     pub rows: Vec<ComparisonRow>,
-    /// Groups only the baseline has.
+    /// Groups only the baseline has (missing from the candidate).
     pub only_baseline: Vec<GroupKey>,
-    /// Groups only the candidate has.
+    /// Groups only the candidate has (new).
     pub only_candidate: Vec<GroupKey>,
+    /// Budgets of groups both sides have at which the baseline has values and the
+    /// candidate none (missing from the candidate).
+    pub missing_budgets: Vec<(GroupKey, usize)>,
 }
 
 impl ComparisonReport {
-    /// Whether any row is a significant regression (the CLI exits with 1).
+    /// Whether any row is a significant regression, or (unless `allow_missing`) something
+    /// of the baseline is missing from the candidate (the CLI exits with 1).
     pub fn has_regression(&self) -> bool {
         self.rows.iter().any(|r| r.verdict == Verdict::Worse)
+            || (!self.options.allow_missing && self.has_missing())
+    }
+    /// Whether a group or budget of the baseline is missing from the candidate.
+    pub fn has_missing(&self) -> bool {
+        !self.only_baseline.is_empty() || !self.missing_budgets.is_empty()
+    }
+    /// What the candidate lacks, one line each: `benchmark / dataset / method (protocol)`,
+    /// with ` at q = N` for a missing budget.
+    pub fn missing_lines(&self) -> Vec<String> {
+        let m = self.options.measure;
+        let line = |k: &GroupKey| {
+            format!(
+                "{} / {} / {} ({})",
+                k.benchmark,
+                k.dataset,
+                k.method,
+                k.protocol(m)
+            )
+        };
+        self.only_baseline
+            .iter()
+            .map(line)
+            .chain(
+                self.missing_budgets
+                    .iter()
+                    .map(|(k, q)| format!("{} at q = {q}", line(k))),
+            )
+            .collect()
+    }
+    /// What only the candidate has, one line each (new groups).
+    pub fn new_lines(&self) -> Vec<String> {
+        let m = self.options.measure;
+        self.only_candidate
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} / {} / {} ({})",
+                    k.benchmark,
+                    k.dataset,
+                    k.method,
+                    k.protocol(m)
+                )
+            })
+            .collect()
     }
     /// Number of rows with a verdict.
     pub fn count(&self, v: Verdict) -> usize {
@@ -209,27 +261,26 @@ impl ComparisonReport {
                 String::new()
             }
         )];
-        for (label, keys) in [
-            ("only in the baseline", &self.only_baseline),
-            ("only in the candidate", &self.only_candidate),
-        ] {
-            for k in keys {
-                notes.push(format!(
-                    "{label}: {} / {} / {} ({})",
-                    k.benchmark,
-                    k.dataset,
-                    k.method,
-                    k.protocol(m)
-                ));
-            }
+        let missing_label = if self.options.allow_missing {
+            "missing from the candidate (allowed)"
+        } else {
+            "MISSING from the candidate (a regression)"
+        };
+        for l in self.missing_lines() {
+            notes.push(format!("{missing_label}: {l}"));
+        }
+        for l in self.new_lines() {
+            notes.push(format!("new in the candidate: {l}"));
         }
         Table {
             title: format!(
-                "Comparison: {} better, {} worse, {} no difference, {} insufficient",
+                "Comparison: {} better, {} worse, {} no difference, {} insufficient, {} missing, {} new",
                 self.count(Verdict::Better),
                 self.count(Verdict::Worse),
                 self.count(Verdict::NoDifference),
-                self.count(Verdict::Insufficient)
+                self.count(Verdict::Insufficient),
+                self.missing_lines().len(),
+                self.only_candidate.len()
             ),
             header,
             rows,
@@ -324,6 +375,7 @@ pub fn compare_traces(
     let bg = group_curves(&bc);
     let cg = group_curves(&cc);
     let mut rows = Vec::new();
+    let mut missing_budgets = Vec::new();
     for (key, bruns) in &bg {
         let Some(cruns) = cg.get(key) else { continue };
         let budgets = if opts.budgets.is_empty() {
@@ -344,6 +396,8 @@ pub fn compare_traces(
         for q in budgets {
             if let Some(r) = compare_group(key, bruns, cruns, q, opts) {
                 rows.push(r);
+            } else if !values_by_seed(bruns, opts.measure, q).is_empty() {
+                missing_budgets.push((key.clone(), q));
             }
         }
     }
@@ -355,16 +409,7 @@ pub fn compare_traces(
     };
     for (r, p) in rows.iter_mut().zip(adj) {
         r.p_holm = p;
-        if r.test != TestUsed::None {
-            let gain = sign * r.diff;
-            r.verdict = if p < opts.alpha && gain > opts.min_effect {
-                Verdict::Better
-            } else if p < opts.alpha && gain < -opts.min_effect {
-                Verdict::Worse
-            } else {
-                Verdict::NoDifference
-            };
-        }
+        r.verdict = verdict(r.test, p, sign * r.diff, opts.alpha, opts.min_effect);
     }
     let bk: BTreeSet<_> = bg.keys().cloned().collect();
     let ck: BTreeSet<_> = cg.keys().cloned().collect();
@@ -373,7 +418,98 @@ pub fn compare_traces(
         rows,
         only_baseline: bk.difference(&ck).cloned().collect(),
         only_candidate: ck.difference(&bk).cloned().collect(),
+        missing_budgets,
     }
+}
+
+/// Two samples of a measure, one value per seed, tested by the rule every comparison of this
+/// crate and the reports share: the paired Wilcoxon signed-rank test on the seeds both sides
+/// ran when there are at least two of them, else Mann-Whitney U when each side has at least
+/// two runs, else no test.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TwoSample {
+    /// Test used.
+    pub test: TestUsed,
+    /// Paired differences candidate - baseline (empty unless the test is paired).
+    pub pairs: Vec<f64>,
+    /// Baseline values.
+    pub baseline: Vec<f64>,
+    /// Candidate values.
+    pub candidate: Vec<f64>,
+    /// Mean difference candidate - baseline (paired: mean of the paired differences).
+    pub diff: f64,
+    /// Rank effect size, positive = candidate higher: matched-pairs rank-biserial (paired) or
+    /// Cliff's delta (unpaired); NaN without a test.
+    pub effect: f64,
+    /// Two-sided p-value (NaN without a test).
+    pub p: f64,
+}
+
+/// Tests `candidate` against `baseline` (values by seed) by the shared rule of [`TwoSample`];
+/// `None` when a side is empty.
+pub fn two_sample(
+    baseline: &BTreeMap<u64, f64>,
+    candidate: &BTreeMap<u64, f64>,
+) -> Option<TwoSample> {
+    if baseline.is_empty() || candidate.is_empty() {
+        return None;
+    }
+    let bv: Vec<f64> = baseline.values().copied().collect();
+    let cv: Vec<f64> = candidate.values().copied().collect();
+    let pairs: Vec<f64> = baseline
+        .iter()
+        .filter_map(|(s, b)| candidate.get(s).map(|c| c - b))
+        .collect();
+    let mut t = TwoSample {
+        test: TestUsed::None,
+        pairs: Vec::new(),
+        diff: mean(&cv) - mean(&bv),
+        effect: f64::NAN,
+        p: f64::NAN,
+        baseline: bv,
+        candidate: cv,
+    };
+    if pairs.len() >= 2 {
+        t.test = TestUsed::PairedWilcoxon;
+        t.diff = mean(&pairs);
+        t.effect = paired_rank_biserial(&pairs);
+        t.p = wilcoxon_signed_rank(&pairs, Alternative::TwoSided)
+            .map(|r| r.pvalue)
+            .unwrap_or(f64::NAN);
+        t.pairs = pairs;
+    } else if t.baseline.len() >= 2 && t.candidate.len() >= 2 {
+        t.test = TestUsed::MannWhitney;
+        t.effect = cliffs_delta(&t.candidate, &t.baseline);
+        t.p = mann_whitney_u(&t.candidate, &t.baseline, Alternative::TwoSided)
+            .map(|r| r.pvalue)
+            .unwrap_or(f64::NAN);
+    }
+    Some(t)
+}
+
+/// The verdict of a tested row from its Holm-adjusted p-value and its gain (the difference
+/// oriented so that positive = candidate better); `Insufficient` without a test.
+pub fn verdict(test: TestUsed, p_holm: f64, gain: f64, alpha: f64, min_effect: f64) -> Verdict {
+    if test == TestUsed::None {
+        Verdict::Insufficient
+    } else if p_holm < alpha && gain > min_effect {
+        Verdict::Better
+    } else if p_holm < alpha && gain < -min_effect {
+        Verdict::Worse
+    } else {
+        Verdict::NoDifference
+    }
+}
+
+/// Values of `runs` at `q` by seed (the first run of a seed wins).
+pub fn values_by_seed(runs: &[&RunCurve], m: Measure, q: usize) -> BTreeMap<u64, f64> {
+    let mut s: BTreeMap<u64, f64> = BTreeMap::new();
+    for r in runs {
+        if let Some(v) = r.value(m, q) {
+            s.entry(r.seed).or_insert(v);
+        }
+    }
+    s
 }
 
 fn compare_group(
@@ -384,25 +520,7 @@ fn compare_group(
     opts: &CompareOptions,
 ) -> Option<ComparisonRow> {
     let m = opts.measure;
-    let by_seed = |runs: &[&RunCurve]| {
-        let mut s: BTreeMap<u64, f64> = BTreeMap::new();
-        for r in runs {
-            if let Some(v) = r.value(m, q) {
-                s.entry(r.seed).or_insert(v);
-            }
-        }
-        s
-    };
-    let bv: Vec<f64> = bruns.iter().filter_map(|r| r.value(m, q)).collect();
-    let cv: Vec<f64> = cruns.iter().filter_map(|r| r.value(m, q)).collect();
-    if bv.is_empty() || cv.is_empty() {
-        return None;
-    }
-    let (bs, cs) = (by_seed(bruns), by_seed(cruns));
-    let d: Vec<f64> = bs
-        .iter()
-        .filter_map(|(s, b)| cs.get(s).map(|c| c - b))
-        .collect();
+    let t = two_sample(&values_by_seed(bruns, m, q), &values_by_seed(cruns, m, q))?;
     let sign = if m.higher_is_better() { 1.0 } else { -1.0 };
     let label = format!("compare/{key:?}/{m}");
     let mut rng = stream(&label, opts.bootstrap.seed, &format!("bootstrap-q{q}"));
@@ -415,61 +533,35 @@ fn compare_group(
         s.sort_by(|x, y| x.total_cmp(y));
         (percentile_sorted(&s, a), percentile_sorted(&s, 1.0 - a))
     };
-    let mut row = ComparisonRow {
+    let mut resample_mean = |v: &[f64]| {
+        (0..v.len())
+            .map(|_| v[rng.random_range(0..v.len())])
+            .sum::<f64>()
+            / v.len() as f64
+    };
+    let diff_ci = match t.test {
+        TestUsed::PairedWilcoxon => ci((0..reps).map(|_| resample_mean(&t.pairs)).collect()),
+        TestUsed::MannWhitney => ci((0..reps)
+            .map(|_| resample_mean(&t.candidate) - resample_mean(&t.baseline))
+            .collect()),
+        TestUsed::None => (f64::NAN, f64::NAN),
+    };
+    Some(ComparisonRow {
         key: key.clone(),
         q,
-        n_baseline: bv.len(),
-        n_candidate: cv.len(),
-        test: TestUsed::None,
-        n_pairs: 0,
-        mean_baseline: mean(&bv),
-        mean_candidate: mean(&cv),
-        diff: mean(&cv) - mean(&bv),
-        diff_ci: (f64::NAN, f64::NAN),
-        effect: f64::NAN,
-        p: f64::NAN,
+        n_baseline: t.baseline.len(),
+        n_candidate: t.candidate.len(),
+        test: t.test,
+        n_pairs: t.pairs.len(),
+        mean_baseline: mean(&t.baseline),
+        mean_candidate: mean(&t.candidate),
+        diff: t.diff,
+        diff_ci,
+        effect: sign * t.effect,
+        p: t.p,
         p_holm: f64::NAN,
         verdict: Verdict::Insufficient,
-    };
-    if d.len() >= 2 {
-        row.test = TestUsed::PairedWilcoxon;
-        row.n_pairs = d.len();
-        row.diff = mean(&d);
-        row.effect = sign * paired_rank_biserial(&d);
-        row.p = wilcoxon_signed_rank(&d, Alternative::TwoSided)
-            .map(|t| t.pvalue)
-            .unwrap_or(f64::NAN);
-        let boots = (0..reps)
-            .map(|_| {
-                (0..d.len())
-                    .map(|_| d[rng.random_range(0..d.len())])
-                    .sum::<f64>()
-                    / d.len() as f64
-            })
-            .collect();
-        row.diff_ci = ci(boots);
-    } else if bv.len() >= 2 && cv.len() >= 2 {
-        row.test = TestUsed::MannWhitney;
-        row.effect = sign * cliffs_delta(&cv, &bv);
-        row.p = mann_whitney_u(&cv, &bv, Alternative::TwoSided)
-            .map(|t| t.pvalue)
-            .unwrap_or(f64::NAN);
-        let boots = (0..reps)
-            .map(|_| {
-                let mc = (0..cv.len())
-                    .map(|_| cv[rng.random_range(0..cv.len())])
-                    .sum::<f64>()
-                    / cv.len() as f64;
-                let mb = (0..bv.len())
-                    .map(|_| bv[rng.random_range(0..bv.len())])
-                    .sum::<f64>()
-                    / bv.len() as f64;
-                mc - mb
-            })
-            .collect();
-        row.diff_ci = ci(boots);
-    }
-    Some(row)
+    })
 }
 
 #[cfg(test)]
@@ -572,9 +664,51 @@ mod tests {
         let rep = compare_traces(&b, &c, &CompareOptions::default());
         assert_eq!(rep.rows.len(), 1);
         assert_eq!(rep.rows[0].verdict, Verdict::Insufficient);
-        assert!(!rep.has_regression());
+        assert!(!rep.rows.iter().any(|r| r.verdict == Verdict::Worse));
         assert_eq!(rep.only_baseline.len(), 1);
         assert_eq!(rep.only_candidate.len(), 1);
-        assert!(rep.to_markdown().contains("only in the candidate"));
+        // x is missing from the candidate: a regression unless allowed; y is listed as new.
+        assert!(rep.has_regression() && rep.has_missing());
+        let md = rep.to_markdown();
+        assert!(
+            md.contains("MISSING from the candidate (a regression): synthetic / d1 / x"),
+            "{md}"
+        );
+        assert!(
+            md.contains("new in the candidate: synthetic / d1 / y"),
+            "{md}"
+        );
+        assert!(md.contains("1 missing, 1 new"), "{md}");
+        let allowed = compare_traces(
+            &b,
+            &c,
+            &CompareOptions {
+                allow_missing: true,
+                ..Default::default()
+            },
+        );
+        assert!(!allowed.has_regression());
+        assert!(allowed
+            .to_markdown()
+            .contains("missing from the candidate (allowed)"));
+    }
+
+    #[test]
+    fn a_budget_the_candidate_never_reached_is_missing() {
+        let b = runs("a", "d1", 0..5, 0.0);
+        // The candidate's runs stop at 30 queries.
+        let c: Vec<RunTrace> = (0..5)
+            .map(|s| trace("a", "d1", s, &values(s * 7 + 3, 30, 85.0, 95.0)))
+            .collect();
+        let opts = CompareOptions {
+            budgets: vec![30, 60],
+            ..Default::default()
+        };
+        let rep = compare_traces(&b, &c, &opts);
+        assert_eq!(rep.rows.len(), 1);
+        assert_eq!(rep.missing_budgets.len(), 1);
+        assert_eq!(rep.missing_budgets[0].1, 60);
+        assert!(rep.has_regression());
+        assert!(rep.missing_lines()[0].ends_with("at q = 60"));
     }
 }

@@ -332,9 +332,9 @@ pub fn run_curves(traces: &[RunTrace]) -> Vec<RunCurve> {
     traces.iter().map(RunCurve::from_trace).collect()
 }
 
-#[cfg(test)]
-pub(crate) mod synthetic {
-    //! Synthetic traces for the tests of this crate (no benchmark data involved).
+pub mod synthetic {
+    //! SYNTHETIC traces for tests (of this crate and of the crates over it, e.g. the
+    //! report's): no benchmark data involved, never a result.
     use weaknas_harness::trace::{IterationRow, QueryRow, RunMeta, RunTrace};
 
     /// A synthetic run meta.
@@ -362,6 +362,7 @@ pub(crate) mod synthetic {
             space_size: 0,
             search_optimum_cells: 0,
             report_optimum_cells: 0,
+            code_fingerprint: "version:synthetic".into(),
         }
     }
 

@@ -26,6 +26,7 @@ pub mod compare;
 pub mod curves;
 pub mod export;
 pub mod figures;
+pub mod fingerprint;
 pub mod merge;
 pub mod optimum;
 pub mod ranking;
@@ -40,11 +41,13 @@ pub use aggregate::{
     AcrossTasksRow, FoundOptimum, OptimumTarget, SummaryRow,
 };
 pub use compare::{
-    compare, compare_traces, CompareOptions, ComparisonReport, ComparisonRow, TestUsed, Verdict,
+    compare, compare_traces, two_sample, values_by_seed, verdict, CompareOptions, ComparisonReport,
+    ComparisonRow, TestUsed, TwoSample, Verdict,
 };
-pub use curves::{run_curves, GroupKey, Measure, RunCurve, TaskKey};
+pub use curves::{run_curves, synthetic, GroupKey, Measure, RunCurve, TaskKey};
 pub use export::{export_store, store_frame, ExportFormat};
 pub use figures::{curve, diagnostics_series, Band, CurveSeries, Diagnostic, DiagnosticSeries};
+pub use fingerprint::{describe_stale, stale_runs, StaleRuns};
 pub use merge::{merge_results, MergeSummary};
 pub use optimum::{
     optimum_stats_table, random_search_expected_queries, samples_to_optimum, OptimumStats, Ratio,
@@ -55,7 +58,7 @@ pub use report::{
     across_tasks_table, optimum_table, reference_table, results_table, CellFormat, TableOptions,
 };
 pub use sink::{
-    iterations_frame, list_runs, load_trace, load_traces, queries_frame, rankings_frame,
+    iterations_frame, list_runs, load_meta, load_trace, load_traces, queries_frame, rankings_frame,
     scan_iterations, scan_queries, scan_rankings, ParquetTraceSink,
 };
 pub use stats::{BootstrapOptions, Describe};

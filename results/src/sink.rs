@@ -253,6 +253,21 @@ fn bools(df: &DataFrame, name: &str) -> Result<Vec<bool>> {
 
 /// Reads one Parquet file written by the sink: its frame and the run meta it carries.
 fn read_run_file(path: &Path) -> Result<(RunMeta, DataFrame)> {
+    let (meta, reader) = read_run_meta(path)?;
+    let df = reader
+        .finish()
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok((meta, df))
+}
+
+/// The run meta of one stored run (its query file's metadata only, not its rows).
+pub fn load_meta(dir: &Path, run_id: &str) -> Result<RunMeta> {
+    read_run_meta(&ParquetTraceSink::new(dir).queries_path(run_id)).map(|(m, _)| m)
+}
+
+/// Opens a Parquet file written by the sink and reads the run meta in its metadata.
+fn read_run_meta(path: &Path) -> Result<(RunMeta, ParquetReader<File>)> {
     let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut reader = ParquetReader::new(f);
     let md = reader
@@ -273,11 +288,7 @@ fn read_run_file(path: &Path) -> Result<(RunMeta, DataFrame)> {
         })?;
     let meta: RunMeta = serde_json::from_str(&json)
         .with_context(|| format!("{}: corrupt {META_KEY} metadata", path.display()))?;
-    let df = reader
-        .finish()
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("reading {}", path.display()))?;
-    Ok((meta, df))
+    Ok((meta, reader))
 }
 
 fn read_queries(path: &Path) -> Result<(RunMeta, Vec<QueryRow>)> {

@@ -28,14 +28,6 @@ pub fn nb201() -> Option<&'static BenchmarkSet> {
     .as_ref()
 }
 
-/// The program's registry (WeakNAS + baselines), as the binary builds it.
-pub fn registry() -> weaknas_harness::searcher::Registry {
-    use weaknas_harness::weaknas;
-    weaknas_baselines::registry()
-        .add("weaknas", "WeakNAS", weaknas::build)
-        .add("weaknas-ei", "WeakNAS EI", weaknas::build_ei)
-}
-
 /// A spec over NB201 cifar10-valid x-valid -> cifar10 ori-test with the given methods (TOML).
 pub fn spec(
     name: &str,

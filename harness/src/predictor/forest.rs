@@ -97,7 +97,7 @@ impl Default for ForestConfig {
 }
 
 impl ForestConfig {
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.n_trees == 0 {
             bail!("random-forest: n_trees must be >= 1");
         }

@@ -69,7 +69,7 @@ impl Default for GbdtConfig {
 }
 
 impl GbdtConfig {
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.n_rounds == 0 || self.max_depth == 0 {
             bail!("gbdt: n_rounds and max_depth must be >= 1");
         }

@@ -90,6 +90,20 @@ impl PredictorConfig {
             PredictorConfig::Ridge(c) => Box::new(ridge::Ridge::new(c.clone())),
         }
     }
+    /// Checks the values (e.g. positive MLP widths, at least one tree), so a method can refuse
+    /// a bad predictor when it is built, before any run of an invocation starts, rather than
+    /// at its first fit.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        match self {
+            PredictorConfig::Mlp(c) => c.validate(),
+            PredictorConfig::Gbdt(c) => c.validate(),
+            PredictorConfig::RandomForest(c) => c.validate(),
+            PredictorConfig::Ridge(c) if !(c.alpha >= 0.0 && c.alpha.is_finite()) => {
+                anyhow::bail!("ridge: alpha must be finite and >= 0, got {}", c.alpha)
+            }
+            PredictorConfig::Ridge(_) => Ok(()),
+        }
+    }
     /// Short label for tables, e.g. `mlp-4x1000`, `gbdt-d20-r1000`, `rf-1000x10`, `ridge`.
     pub fn label(&self) -> String {
         match self {

@@ -54,6 +54,9 @@ pub struct RunOptions {
     /// Run only shard `i` of `n` (0-based) of the spec's jobs: job `k` (in [`jobs`] order)
     /// belongs to shard `k % n`. Shards' result directories merge without duplicates.
     pub shard: Option<(usize, usize)>,
+    /// Fingerprint of the code, recorded in every run's meta (the CLI embeds the git commit
+    /// at build time; default `version:<harness version>`).
+    pub code_fingerprint: String,
 }
 
 impl Default for RunOptions {
@@ -67,6 +70,7 @@ impl Default for RunOptions {
             record_rankings: 0,
             evaluations: None,
             shard: None,
+            code_fingerprint: format!("version:{}", crate::HARNESS_VERSION),
         }
     }
 }
@@ -531,6 +535,7 @@ fn run_job_with(
         space_size: if open { 0 } else { space_size },
         search_optimum_cells: search_opt_cells.len(),
         report_optimum_cells: report_opt_cells.len(),
+        code_fingerprint: opts.code_fingerprint.clone(),
     };
     Ok(RunTrace {
         meta,

@@ -176,7 +176,32 @@ pub struct Spec {
     pub stop: StopRule,
     /// Outputs to render (tables, figures); read by `weaknas reproduce`.
     #[serde(default)]
-    pub outputs: toml::Table,
+    pub outputs: Outputs,
+}
+
+/// The `[outputs]` table of a spec: what `weaknas reproduce` records and how it renders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Outputs {
+    /// Decimal places of the tables, 0..=8 (default 2, for accuracies in percent; e.g. 4
+    /// for metrics that are fractions).
+    pub decimals: usize,
+    /// Cells of the predicted top-k recorded per iteration for the predicted-vs-true figures
+    /// (0 = none).
+    pub record_rankings: usize,
+    /// Claims of the paper these runs test, for `weaknas claims` (`nb201-table`, `figure1`,
+    /// `search-dynamics`, `samples-to-optimum`, `ablation-predictor`, `ablation-topn`).
+    pub claims: Vec<String>,
+}
+
+impl Default for Outputs {
+    fn default() -> Self {
+        Self {
+            decimals: 2,
+            record_rankings: 0,
+            claims: Vec::new(),
+        }
+    }
 }
 
 impl Spec {
@@ -263,6 +288,12 @@ impl Spec {
                 w[0]
             );
         }
+        if self.outputs.decimals > 8 {
+            bail!(
+                "outputs.decimals = {} is outside 0..=8",
+                self.outputs.decimals
+            );
+        }
         if let Some(b) = self
             .report_budgets
             .iter()
@@ -336,5 +367,20 @@ method = "random"
         let s = Spec::parse(&format!("stop = \"report-optimum\"\n{SPEC}")).unwrap();
         assert_eq!(s.stop, StopRule::ReportOptimum);
         assert!(Spec::parse(&format!("stop = \"never\"\n{SPEC}")).is_err());
+    }
+
+    #[test]
+    fn outputs_are_typed() {
+        let s = Spec::parse(SPEC).unwrap();
+        assert_eq!(s.outputs, Outputs::default());
+        assert_eq!(s.outputs.decimals, 2);
+        let with = |o: &str| Spec::parse(&format!("{SPEC}[outputs]\n{o}\n"));
+        let s = with("decimals = 4\nrecord_rankings = 20").unwrap();
+        assert_eq!((s.outputs.decimals, s.outputs.record_rankings), (4, 20));
+        let e = format!("{:#}", with("decimal = 4").unwrap_err());
+        assert!(e.contains("decimal"), "{e}");
+        assert!(with("record_rankings = -1").is_err());
+        let e = format!("{:#}", with("decimals = 9").unwrap_err());
+        assert!(e.contains("outputs.decimals"), "{e}");
     }
 }

@@ -3,6 +3,8 @@
 use super::{BenchmarkStore, Column};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Read as _;
 use std::path::Path;
 
 /// First 8 bytes of every store file.
@@ -68,12 +70,53 @@ pub fn to_bytes(store: &BenchmarkStore) -> Vec<u8> {
 /// Parses a store from bytes; `name` (the file) is used in error messages.
 #[cfg(test)]
 pub fn from_bytes(bytes: &[u8], name: &str) -> Result<BenchmarkStore> {
-    from_reader(std::io::Cursor::new(bytes), bytes.len() as u64, name)
+    from_reader(std::io::Cursor::new(bytes), bytes.len() as u64, name).map(|(s, _)| s)
+}
+
+/// Checksums of a store file's content, computed while it is read: the sha256 of the whole
+/// file (the manifest's `store_sha256`) and a CRC-32C of each part (to name what differs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentDigest {
+    /// sha256 of every byte of the file, hex.
+    pub sha256: String,
+    /// CRC-32C of each part: `header`, `column <key>`, `official index`, in file order.
+    pub parts: Vec<(String, u32)>,
+}
+
+/// CRC-32C of each part of a serialised store (see [`ContentDigest::parts`]).
+pub fn part_checksums(bytes: &[u8]) -> Vec<(String, u32)> {
+    from_reader(std::io::Cursor::new(bytes), bytes.len() as u64, "store")
+        .map(|(_, d)| d.parts)
+        .unwrap_or_default()
+}
+
+/// A reader that feeds every byte it reads to a sha256.
+struct Hashing<R> {
+    inner: R,
+    sha: Sha256,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// Parses a store of `len` bytes from a reader, streaming each column straight into its
-/// values (peak memory: the columns plus a 1 MiB buffer, never a second copy of the file).
-pub fn from_reader<R: std::io::Read>(mut r: R, len: u64, name: &str) -> Result<BenchmarkStore> {
+/// values (peak memory: the columns plus a 1 MiB buffer, never a second copy of the file),
+/// and checksums its content on the way ([`ContentDigest`]).
+pub fn from_reader<R: std::io::Read>(
+    r: R,
+    len: u64,
+    name: &str,
+) -> Result<(BenchmarkStore, ContentDigest)> {
+    let mut r = Hashing {
+        inner: r,
+        sha: Sha256::new(),
+    };
+    let mut parts = Vec::new();
     let truncated = |what: &str| format!("{name}: truncated store file (reading {what})");
     let mut head = [0u8; 16];
     if len < 16 {
@@ -92,6 +135,10 @@ pub fn from_reader<R: std::io::Read>(mut r: R, len: u64, name: &str) -> Result<B
     let mut hbytes = vec![0u8; padded as usize];
     r.read_exact(&mut hbytes)
         .with_context(|| truncated("the header"))?;
+    parts.push((
+        "header".to_string(),
+        crc32c::crc32c_append(crc32c::crc32c(&head), &hbytes),
+    ));
     let header: StoreHeader = serde_json::from_slice(&hbytes[..hlen as usize])
         .with_context(|| format!("{name}: corrupt store header"))?;
     let n = header.num_cells;
@@ -118,29 +165,37 @@ pub fn from_reader<R: std::io::Read>(mut r: R, len: u64, name: &str) -> Result<B
     for c in header.columns {
         let count = n * c.trials;
         let mut values = Vec::with_capacity(count);
+        let mut crc = 0;
         while values.len() < count {
             let take = ((count - values.len()) * 8).min(buf.len());
             r.read_exact(&mut buf[..take])
                 .with_context(|| truncated(&format!("column {}", c.key)))?;
+            crc = crc32c::crc32c_append(crc, &buf[..take]);
             values.extend(
                 buf[..take]
                     .chunks_exact(8)
                     .map(|b| f64::from_le_bytes(b.try_into().unwrap())),
             );
         }
+        parts.push((format!("column {}", c.key), crc));
         store.columns.push(Column { values, ..c });
     }
     if header.has_official_index {
         let mut b = vec![0u8; n * 4];
         r.read_exact(&mut b)
             .with_context(|| truncated("the official index"))?;
+        parts.push(("official index".to_string(), crc32c::crc32c(&b)));
         store.official_index = Some(
             b.chunks_exact(4)
                 .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
                 .collect(),
         );
     }
-    Ok(store)
+    let digest = ContentDigest {
+        sha256: hex::encode(r.sha.finalize()),
+        parts,
+    };
+    Ok((store, digest))
 }
 
 /// Writes `store.bin` and `manifest.json` into `dir` atomically (the manifest last, so a
@@ -158,8 +213,10 @@ pub fn save_store(
     Ok(manifest)
 }
 
-/// Loads `store.bin` from `dir`, checking its manifest exists and the sizes agree.
-/// (The full sha256 check is `Manifest::verify`, run by `weaknas data verify`.)
+/// Loads `store.bin` from `dir`, checking it against its manifest: size, cell count and the
+/// sha256 of the whole content, computed while reading (no second pass). A mismatch is an
+/// error naming the file and, where the manifest records per-part checksums, the damaged
+/// parts (header, columns, official index).
 pub fn load_store(dir: &Path) -> Result<BenchmarkStore> {
     let path = dir.join("store.bin");
     let manifest = super::Manifest::load(dir)?;
@@ -178,11 +235,36 @@ pub fn load_store(dir: &Path) -> Result<BenchmarkStore> {
             manifest.store_bytes
         );
     }
-    let store = from_reader(
+    let (store, digest) = from_reader(
         std::io::BufReader::with_capacity(1 << 16, file),
         len,
         &path.display().to_string(),
     )?;
+    if digest.sha256 != manifest.store_sha256 {
+        let damaged: Vec<&str> = digest
+            .parts
+            .iter()
+            .filter(|(part, crc)| manifest.part_crc32c.get(part).is_some_and(|m| m != crc))
+            .map(|(part, _)| part.as_str())
+            .collect();
+        bail!(
+            "{}: content does not match {}: sha256 {}, the manifest records {}; {} (the file \
+             is damaged or was replaced: rebuild the store with `weaknas data fetch` / \
+             `weaknas data import`)",
+            path.display(),
+            dir.join("manifest.json").display(),
+            digest.sha256,
+            manifest.store_sha256,
+            if !damaged.is_empty() {
+                format!("damaged: {}", damaged.join(", "))
+            } else if manifest.part_crc32c.is_empty() {
+                "this manifest predates per-part checksums, so the damaged part is unknown"
+                    .to_string()
+            } else {
+                "every part's CRC-32C matches, so the damage is in padding".to_string()
+            }
+        );
+    }
     if store.num_cells != manifest.num_cells {
         bail!(
             "{}: {} cells but the manifest records {}",
@@ -247,5 +329,40 @@ mod tests {
         std::fs::write(d.path().join("store.bin"), &bytes[..bytes.len() - 8]).unwrap();
         let e = format!("{:#}", load_store(d.path()).unwrap_err());
         assert!(e.contains("store.bin") && e.contains("manifest"), "{e}");
+    }
+
+    /// A few bytes flipped in the values region, header intact: every load fails, naming the
+    /// file and the damaged column; a manifest without per-part checksums still fails.
+    #[test]
+    fn damaged_values_fail_every_load() {
+        let d = tempfile::tempdir().unwrap();
+        let s = sample();
+        let m = save_store(&s, d.path(), vec![]).unwrap();
+        assert_eq!(m.part_crc32c.len(), 4, "{:?}", m.part_crc32c);
+        let path = d.path().join("store.bin");
+        let good = std::fs::read(&path).unwrap();
+        // The last column in file order is a/x-valid@200 (sorted keys: a/params_mb first);
+        // its values end right before the 16-byte official index.
+        let mut bad = good.clone();
+        let at = bad.len() - 16 - 12;
+        bad[at] ^= 0x5a;
+        bad[at + 1] ^= 0x01;
+        std::fs::write(&path, &bad).unwrap();
+        let e = format!("{:#}", load_store(d.path()).unwrap_err());
+        assert!(
+            e.contains("store.bin") && e.contains("content does not match"),
+            "{e}"
+        );
+        assert!(e.contains("damaged: column a/x-valid@200"), "{e}");
+        assert!(!e.contains("params_mb"), "{e}");
+        // An older manifest (no per-part checksums): still refused.
+        let mut old = m.clone();
+        old.part_crc32c.clear();
+        old.save(d.path()).unwrap();
+        let e = format!("{:#}", load_store(d.path()).unwrap_err());
+        assert!(e.contains("predates per-part checksums"), "{e}");
+        // Restored bytes load again.
+        std::fs::write(&path, &good).unwrap();
+        assert!(same(&s, &load_store(d.path()).unwrap()));
     }
 }

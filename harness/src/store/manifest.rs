@@ -4,6 +4,7 @@ use super::BenchmarkStore;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One source file an importer read.
@@ -53,6 +54,10 @@ pub struct Manifest {
     pub sources: Vec<SourceFile>,
     /// Harness version that wrote the store.
     pub harness_version: String,
+    /// CRC-32C of each part of `store.bin` (`header`, `column <key>`, `official index`), so a
+    /// damaged file names what differs; absent in manifests written before it existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub part_crc32c: BTreeMap<String, u32>,
 }
 
 impl Manifest {
@@ -71,6 +76,7 @@ impl Manifest {
             store_bytes: bytes.len() as u64,
             sources,
             harness_version: crate::HARNESS_VERSION.into(),
+            part_crc32c: super::format::part_checksums(bytes).into_iter().collect(),
         }
     }
     /// Writes `manifest.json` into `dir` atomically.
