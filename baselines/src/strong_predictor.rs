@@ -71,6 +71,7 @@ impl StrongPredictor {
                 config.init
             );
         }
+        config.predictor.validate()?;
         Ok(Self { config })
     }
     /// Its configuration.

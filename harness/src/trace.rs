@@ -47,6 +47,11 @@ pub struct RunMeta {
     pub wall_s: f64,
     /// Repeat (uncharged) queries.
     pub repeats: usize,
+    /// The GEMM kernels the run's predictors ran (precision and instruction family, e.g.
+    /// `gemm-0.19 f32 avx512f`; `"; "`-separated; empty for runs without such a predictor and
+    /// for runs stored before this was recorded).
+    #[serde(default)]
+    pub predictor_kernel: String,
 }
 
 /// One query of a run.

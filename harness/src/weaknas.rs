@@ -209,6 +209,7 @@ impl WeakNas {
         if let TopN::Constant(0) = config.top_n {
             bail!("weaknas: top_n must be positive");
         }
+        config.predictor.validate()?;
         Ok(Self { config, init })
     }
 

@@ -292,6 +292,7 @@ pub(crate) mod synthetic {
             report_optimum: 100.0,
             wall_s: 1.5,
             repeats: 0,
+            predictor_kernel: String::new(),
         }
     }
 

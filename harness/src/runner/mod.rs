@@ -344,6 +344,8 @@ fn run_job_with(
         budget: spec.budget,
     };
     let mut searcher = registry.build(&job.method.method, &job.method.params, &info)?;
+    // Forget kernels noted by earlier work on this thread; the searcher fits on it.
+    crate::predictor::take_kernels();
     let mut search_rng = rng::stream(&job.entry, job.seed, "search");
     let mut observer = DiagnosticsObserver::new(&view.search_mean, diagnostics).record(
         opts.record_rankings,
@@ -473,6 +475,7 @@ fn run_job_with(
         },
         wall_s: start.elapsed().as_secs_f64(),
         repeats,
+        predictor_kernel: crate::predictor::take_kernels(),
     };
     Ok(RunTrace {
         meta,
