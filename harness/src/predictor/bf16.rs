@@ -1,12 +1,17 @@
 //! bf16 GEMM kernels with f32 accumulation: Intel AMX tiles (`tdpbf16ps`) and AVX512_BF16
 //! (`vdpbf16ps`), on operands packed once into the layouts both instructions read.
 //!
-//! Layouts (`u16` = one bf16, rounded to nearest even from f32 by [`to_bf16`]):
-//! - [`PackedA`]: the left operand, row-major `rows x kp` (`kp` = k rounded up to
-//!   [`K_ALIGN`], `rows` = m rounded up to [`BLOCK`]), zero padded.
-//! - [`PackedB`]: the right operand in pair-interleaved ("VNNI") form: `kp / 2` rows of
-//!   `np` column pairs, element `(k, j)` at `((k / 2) * np + j) * 2 + k % 2`, `np` = n rounded up
-//!   to [`BLOCK`], zero padded.
+//! Layouts (`u16` = one bf16, rounded to nearest even from f32 by [`to_bf16`]), chosen so
+//! that every tile and vector the kernels load is contiguous (no cache or TLB misses on long
+//! strides):
+//! - [`PackedA`], the left operand (`rows` = m rounded up to [`BLOCK`], `kp` = k rounded up to
+//!   [`K_ALIGN`]): strips of 32 rows; within a strip, blocks of 32 rows x 32 k, row-major.
+//!   Element `(i, k)` is at `((i / 32 * kp / 32 + k / 32) * 32 + i % 32) * 32 + k % 32`.
+//! - [`PackedB`], the right operand (`np` = n rounded up to [`BLOCK`]): panels of [`PANEL_K`]
+//!   rows of k (the last one shorter, `h` rows); within a panel, strips of 32 columns; within a
+//!   strip, `h / 2` rows of 32 interleaved pairs `(k, k + 1)` (the "VNNI" form `tdpbf16ps` and
+//!   `vdpbf16ps` read). A panel of k rows is contiguous, so blocks of rows can be rewritten
+//!   independently.
 //!
 //! Every output element is the sum over k in the same order whatever the block, the thread or
 //! the thread count, so results are bit-identical for any `Threads`; they differ between the two
@@ -23,6 +28,8 @@ use std::sync::OnceLock;
 pub(crate) const BLOCK: usize = 32;
 /// Alignment of k in packed operands (one AMX tile row: 32 bf16).
 pub(crate) const K_ALIGN: usize = 32;
+/// Rows of k per panel of a [`PackedB`] (a multiple of [`K_ALIGN`]).
+pub(crate) const PANEL_K: usize = 128;
 
 /// A bf16 GEMM instruction family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +157,27 @@ pub(crate) fn b_shape(k: usize, n: usize) -> (usize, usize) {
     (round_up(k.max(1), K_ALIGN), round_up(n.max(1), BLOCK))
 }
 
+/// Offset of element `(i, k)` in a [`PackedA`] with `kp` columns.
+#[inline(always)]
+fn a_offset(i: usize, k: usize, kp: usize) -> usize {
+    ((i / BLOCK * (kp / K_ALIGN) + k / K_ALIGN) * BLOCK + i % BLOCK) * K_ALIGN + k % K_ALIGN
+}
+
+/// Offset of panel `kb` (k rows `kb * PANEL_K..`), strip `t` (columns `32 t..`) of a
+/// [`PackedB`], and the panel's height.
+#[inline(always)]
+fn b_strip(kb: usize, t: usize, kp: usize, np: usize) -> (usize, usize) {
+    let h = PANEL_K.min(kp - kb * PANEL_K);
+    (kb * PANEL_K * np + t * (h / 2) * 2 * BLOCK, h)
+}
+
+/// Offset of element `(k, j)` in a [`PackedB`] of `kp x np`.
+#[inline(always)]
+fn b_offset(k: usize, j: usize, kp: usize, np: usize) -> usize {
+    let (strip, _) = b_strip(k / PANEL_K, j / BLOCK, kp, np);
+    strip + (k % PANEL_K / 2) * 2 * BLOCK + (j % BLOCK) * 2 + k % 2
+}
+
 /// Packs the `m x k` operand `src` into `out` (resized; padding zeroed) as a [`PackedA`].
 pub(crate) fn pack_a<'a>(
     src: Operand<'_>,
@@ -160,16 +188,30 @@ pub(crate) fn pack_a<'a>(
     let (rows, kp) = a_shape(m, k);
     out.clear();
     out.resize(rows * kp, 0);
-    for i in 0..m {
-        let row = &mut out[i * kp..i * kp + k];
-        if src.cs == 1 {
-            let s = &src.data[i * src.rs..i * src.rs + k];
-            for (o, x) in row.iter_mut().zip(s) {
-                *o = to_bf16(*x);
+    if src.cs == 1 {
+        for i in 0..m {
+            for k0 in (0..k).step_by(K_ALIGN) {
+                let w = K_ALIGN.min(k - k0);
+                let o = a_offset(i, k0, kp);
+                let s = &src.data[i * src.rs + k0..i * src.rs + k0 + w];
+                for (d, x) in out[o..o + w].iter_mut().zip(s) {
+                    *d = to_bf16(*x);
+                }
             }
-        } else {
-            for (l, o) in row.iter_mut().enumerate() {
-                *o = to_bf16(src.data[i * src.rs + l * src.cs]);
+        }
+    } else {
+        // A transposed source: 32 x 32 blocks, reading along the source's rows.
+        for i0 in (0..m).step_by(BLOCK) {
+            let h = BLOCK.min(m - i0);
+            for k0 in (0..k).step_by(K_ALIGN) {
+                let o = a_offset(i0, k0, kp);
+                let blk = &mut out[o..o + BLOCK * K_ALIGN];
+                for l in 0..K_ALIGN.min(k - k0) {
+                    let base = (k0 + l) * src.cs + i0 * src.rs;
+                    for r in 0..h {
+                        blk[r * K_ALIGN + l] = to_bf16(src.data[base + r * src.rs]);
+                    }
+                }
             }
         }
     }
@@ -188,7 +230,9 @@ pub(crate) fn new_b(k: usize, n: usize) -> Vec<u16> {
 
 /// Writes rows `k0..k0 + kr` and columns `n0..n0 + nr` of a `k x n` right operand (packed
 /// with [`b_shape`]`(k, n)` into `out`) from `src`, whose element `(r, c)` is that operand's
-/// element `(k0 + r, n0 + c)`. Padding is left as it is (zero from [`new_b`]).
+/// element `(k0 + r, n0 + c)`. Padding is left as it is (zero from [`new_b`]). A panel of
+/// [`PANEL_K`] rows is contiguous: rows `kb * PANEL_K..` of a larger operand are this
+/// function's whole output with `k` = that block's rows, written into the panel's slice.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn pack_b_region(
     src: Operand<'_>,
@@ -205,11 +249,39 @@ pub(crate) fn pack_b_region(
         k0 + kr <= k && n0 + nr <= n && out.len() >= kp * np,
         "pack_b region"
     );
-    for r in 0..kr {
-        let kk = k0 + r;
-        let base = (kk / 2) * np * 2 + kk % 2;
+    if src.cs == 1 && n0.is_multiple_of(BLOCK) {
+        for r in 0..kr {
+            let kk = k0 + r;
+            let (panel, h) = b_strip(kk / PANEL_K, n0 / BLOCK, kp, np);
+            let base = panel + (kk % PANEL_K / 2) * 2 * BLOCK + kk % 2;
+            let row = &src.data[r * src.rs..r * src.rs + nr];
+            for (t, xs) in row.chunks(BLOCK).enumerate() {
+                let o = base + t * (h / 2) * 2 * BLOCK;
+                for (c, x) in xs.iter().enumerate() {
+                    out[o + 2 * c] = to_bf16(*x);
+                }
+            }
+        }
+    } else if src.rs == 1 && k0.is_multiple_of(PANEL_K) {
+        // Transposed source: its rows (our columns) are contiguous; walk each down k.
         for c in 0..nr {
-            out[base + (n0 + c) * 2] = to_bf16(src.data[r * src.rs + c * src.cs]);
+            let j = n0 + c;
+            let col = &src.data[c * src.cs..c * src.cs + kr];
+            for (q, xs) in col.chunks(PANEL_K).enumerate() {
+                let (o, _) = b_strip(k0 / PANEL_K + q, j / BLOCK, kp, np);
+                let o = o + (j % BLOCK) * 2;
+                for (p, pair) in xs.chunks(2).enumerate() {
+                    for (e, x) in pair.iter().enumerate() {
+                        out[o + p * 2 * BLOCK + e] = to_bf16(*x);
+                    }
+                }
+            }
+        }
+    } else {
+        for r in 0..kr {
+            for c in 0..nr {
+                out[b_offset(k0 + r, n0 + c, kp, np)] = to_bf16(src.data[r * src.rs + c * src.cs]);
+            }
         }
     }
 }
@@ -224,23 +296,12 @@ pub(crate) fn pack_b<'a>(
     let (kp, np) = b_shape(k, n);
     out.clear();
     out.resize(kp * np, 0);
-    if src.cs == 1 {
-        // Row pairs interleaved: the common case (contiguous reads).
-        for kk in 0..k {
-            let base = (kk / 2) * np * 2 + kk % 2;
-            let s = &src.data[kk * src.rs..kk * src.rs + n];
-            for (c, x) in s.iter().enumerate() {
-                out[base + c * 2] = to_bf16(*x);
-            }
-        }
-    } else {
-        pack_b_region(src, 0, k, 0, n, k, n, out);
-    }
+    pack_b_region(src, 0, k, 0, n, k, n, out);
     PackedB { data: out, kp, np }
 }
 
 /// `dst[i * ldc + j] = sum_k a[i0 + i, k] * b[k, j0 + j]` for `i < m`, `j < n` (overwrites;
-/// f32 accumulation in k order).
+/// f32 accumulation in k order). `i0` and `j0` must be multiples of [`BLOCK`].
 ///
 /// # Safety
 /// `dst` must be valid for writes of the `m x n` block with row stride `ldc` and must not be
@@ -268,7 +329,10 @@ pub(crate) unsafe fn gemm(
         "bf16 gemm: malformed packed operand"
     );
     assert!(
-        i0 + round_up(m, BLOCK) <= a.rows && j0 + round_up(n, BLOCK) <= b.np,
+        i0.is_multiple_of(BLOCK)
+            && j0.is_multiple_of(BLOCK)
+            && i0 + round_up(m, BLOCK) <= a.rows
+            && j0 + round_up(n, BLOCK) <= b.np,
         "bf16 gemm: block {i0}+{m} x {j0}+{n} outside the packed {} x {}",
         a.rows,
         b.np
@@ -280,21 +344,35 @@ pub(crate) unsafe fn gemm(
             // SAFETY: AMX is available (caller's contract) and the tile config is valid.
             unsafe { amx::configure() };
         }
-        for jb in (0..n).step_by(BLOCK) {
-            for ib in (0..m).step_by(BLOCK) {
-                // SAFETY: the 32 x kp rows of A from i0 + ib and the kp/2 x 32 pairs of B
-                // from j0 + jb are inside the packed operands (asserted above).
+        // Strips of A outside: one strip (32 x kp) stays in L1/L2 while the B strips of the
+        // block pass by.
+        for ib in (0..m).step_by(BLOCK) {
+            // SAFETY: strip (i0 + ib) / 32 of A is inside the packed operand (asserted).
+            let ap = unsafe { a.data.as_ptr().add((i0 + ib) * a.kp) };
+            for jb in (0..n).step_by(BLOCK) {
+                let t = (j0 + jb) / BLOCK;
+                let (h, w) = (BLOCK.min(m - ib), BLOCK.min(n - jb));
+                // A whole 32 x 32 block goes straight to `dst`; an edge block via `tile`.
+                let full = h == BLOCK && w == BLOCK;
+                let (c, ldc_c) = if full {
+                    // SAFETY: the block lies inside the caller's m x n output.
+                    (unsafe { dst.add(ib * ldc + jb) }, ldc)
+                } else {
+                    (tile.0.as_mut_ptr(), BLOCK)
+                };
+                // SAFETY: strip t of every panel of B is inside the packed operand (asserted
+                // above); `c` holds a 32 x 32 block with row stride `ldc_c`; the kernel was
+                // checked available by the caller.
                 unsafe {
-                    let ap = a.data.as_ptr().add((i0 + ib) * a.kp);
-                    let bp = b.data.as_ptr().add((j0 + jb) * 2);
+                    let bp = b.data.as_ptr();
                     match kernel {
-                        Bf16Kernel::Amx => amx::block(ap, a.kp, bp, b.np * 2, a.kp, &mut tile.0),
-                        Bf16Kernel::Avx512Bf16 => {
-                            avx512::block(ap, a.kp, bp, b.np * 2, a.kp, &mut tile.0)
-                        }
+                        Bf16Kernel::Amx => amx::block(ap, bp, a.kp, b.np, t, c, ldc_c),
+                        Bf16Kernel::Avx512Bf16 => avx512::block(ap, bp, a.kp, b.np, t, c, ldc_c),
                     }
                 }
-                let (h, w) = (BLOCK.min(m - ib), BLOCK.min(n - jb));
+                if full {
+                    continue;
+                }
                 for r in 0..h {
                     // SAFETY: row ib + r, columns jb..jb + w of the m x n block (caller).
                     let d =
@@ -320,7 +398,7 @@ struct Tile([f32; BLOCK * BLOCK]);
 
 #[cfg(target_arch = "x86_64")]
 mod amx {
-    use super::BLOCK;
+    use super::{b_strip, BLOCK, PANEL_K};
     use std::arch::asm;
 
     #[repr(C, align(64))]
@@ -356,61 +434,71 @@ mod amx {
         unsafe { asm!("tilerelease", options(nostack, nomem)) };
     }
 
-    /// One 32 x 32 output block: `c = a[32 x kp] * b[kp x 32]` (`lda`, `ldb` in bf16
-    /// elements; `kp` a positive multiple of 32), written row-major with 32 columns.
+    /// One 32 x 32 output block: strip `a` of a packed A (32 x `kp`) times strip `t` of the
+    /// packed B at `b` (`kp` x `np`), written row-major to `c` (rows `ldc` apart).
     ///
     /// # Safety
-    /// Tiles configured by [`configure`]; 32 rows of `lda` from `a` and `kp / 2` rows of
-    /// `ldb` from `b` readable (64 elements of each B row).
+    /// Tiles configured by [`configure`]; `a` points at a whole strip of a packed A and `b` at
+    /// a packed B with strip `t` (module docs' layouts, `kp` a positive multiple of 32).
     pub(super) unsafe fn block(
         a: *const u16,
-        lda: usize,
         b: *const u16,
-        ldb: usize,
         kp: usize,
-        c: &mut [f32; BLOCK * BLOCK],
+        np: usize,
+        t: usize,
+        c: *mut f32,
+        ldc: usize,
     ) {
         debug_assert!(kp > 0 && kp.is_multiple_of(32));
-        let lda_bytes = lda * 2;
-        let ldb_bytes = ldb * 2;
-        let ldc_bytes = BLOCK * 4;
-        let cp = c.as_mut_ptr();
-        // SAFETY: caller's contract; each k step reads 16 rows x 64 bytes of A (two tiles)
-        // and of B (two tiles), and the stores cover the 32 x 32 f32 block at `c`.
+        // SAFETY: zeroes the accumulator tiles (no memory access).
         unsafe {
             asm!(
                 "tilezero tmm0",
                 "tilezero tmm1",
                 "tilezero tmm2",
                 "tilezero tmm3",
-                "2:",
-                "tileloadd tmm4, [{a} + {lda}*1]",
-                "tileloadd tmm6, [{b} + {ldb}*1]",
-                "tileloadd tmm7, [{b} + {ldb}*1 + 64]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tileloadd tmm5, [{a2} + {lda}*1]",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
-                "add {a}, 64",
-                "add {a2}, 64",
-                "add {b}, {bstep}",
-                "dec {k}",
-                "jnz 2b",
-                "tilestored [{c} + {ldc}*1], tmm0",
-                "tilestored [{c} + {ldc}*1 + 64], tmm1",
-                "tilestored [{c2} + {ldc}*1], tmm2",
-                "tilestored [{c2} + {ldc}*1 + 64], tmm3",
-                a = inout(reg) a => _,
-                a2 = inout(reg) a.add(16 * lda) => _,
-                b = inout(reg) b => _,
-                k = inout(reg) kp / 32 => _,
-                lda = in(reg) lda_bytes,
-                ldb = in(reg) ldb_bytes,
-                bstep = in(reg) 16 * ldb_bytes,
-                c = in(reg) cp,
-                c2 = in(reg) cp.add(16 * BLOCK),
-                ldc = in(reg) ldc_bytes,
+                options(nostack, nomem)
+            )
+        };
+        for kb in 0..kp.div_ceil(PANEL_K) {
+            let (off, h) = b_strip(kb, t, kp, np);
+            // SAFETY: per k step of 32: A's 32 x 32 block (2 KiB, rows 64 bytes apart) as two
+            // 16-row tiles, and B's 16 pair rows of the strip (rows 128 bytes apart) as two
+            // 16-column tiles, all inside the operands (caller's contract).
+            unsafe {
+                asm!(
+                    "2:",
+                    "tileloadd tmm4, [{a} + {s64}*1]",
+                    "tileloadd tmm6, [{b} + {s128}*1]",
+                    "tileloadd tmm7, [{b} + {s128}*1 + 64]",
+                    "tdpbf16ps tmm0, tmm4, tmm6",
+                    "tileloadd tmm5, [{a} + {s64}*1 + 1024]",
+                    "tdpbf16ps tmm1, tmm4, tmm7",
+                    "tdpbf16ps tmm2, tmm5, tmm6",
+                    "tdpbf16ps tmm3, tmm5, tmm7",
+                    "add {a}, 2048",
+                    "add {b}, 2048",
+                    "dec {k}",
+                    "jnz 2b",
+                    a = inout(reg) a.add(kb * PANEL_K * BLOCK) => _,
+                    b = inout(reg) b.add(off) => _,
+                    k = inout(reg) h / 32 => _,
+                    s64 = in(reg) 64usize,
+                    s128 = in(reg) 128usize,
+                    options(nostack, readonly),
+                );
+            }
+        }
+        // SAFETY: the four 16 x 16 f32 tiles go to the 32 x 32 block at `c` (caller).
+        unsafe {
+            asm!(
+                "tilestored [{c} + {s}*1], tmm0",
+                "tilestored [{c} + {s}*1 + 64], tmm1",
+                "tilestored [{c2} + {s}*1], tmm2",
+                "tilestored [{c2} + {s}*1 + 64], tmm3",
+                c = in(reg) c,
+                c2 = in(reg) c.add(16 * ldc),
+                s = in(reg) ldc * 4,
                 options(nostack),
             );
         }
@@ -419,7 +507,7 @@ mod amx {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::BLOCK;
+    use super::{b_strip, BLOCK, K_ALIGN, PANEL_K};
     use std::arch::x86_64::*;
 
     /// Rows of one register block (8 x 32 outputs in 16 accumulators).
@@ -432,47 +520,53 @@ mod avx512 {
     #[target_feature(enable = "avx512f,avx512bf16")]
     pub(super) unsafe fn block(
         a: *const u16,
-        lda: usize,
         b: *const u16,
-        ldb: usize,
         kp: usize,
-        c: &mut [f32; BLOCK * BLOCK],
+        np: usize,
+        t: usize,
+        c: *mut f32,
+        ldc: usize,
     ) {
         for r0 in (0..BLOCK).step_by(MR) {
             let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-            for p in 0..kp / 2 {
-                // SAFETY: pair row p of B, 64 elements from `b` (caller's contract).
-                let (b0, b1) = unsafe {
-                    let bp = b.add(p * ldb);
-                    (
-                        _mm512_loadu_si512(bp as *const __m512i),
-                        _mm512_loadu_si512(bp.add(32) as *const __m512i),
-                    )
-                };
-                let (b0, b1): (__m512bh, __m512bh) =
-                    // SAFETY: same-size reinterpretation of 32 bf16 values.
-                    unsafe { (
-                        std::mem::transmute::<__m512i, __m512bh>(b0),
-                        std::mem::transmute::<__m512i, __m512bh>(b1),
-                    ) };
-                for (r, acc) in acc.iter_mut().enumerate() {
-                    // SAFETY: elements 2p, 2p + 1 of row r0 + r of A (caller's contract).
-                    let pair =
-                        unsafe { (a.add((r0 + r) * lda + 2 * p) as *const i32).read_unaligned() };
-                    // SAFETY: same-size reinterpretation.
-                    let av = unsafe {
-                        std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(pair))
+            for kb in 0..kp.div_ceil(PANEL_K) {
+                let (off, h) = b_strip(kb, t, kp, np);
+                for q in 0..h / 2 {
+                    let p = kb * PANEL_K / 2 + q;
+                    // SAFETY: pair row q of strip t of panel kb: 64 elements (caller).
+                    let (b0, b1) = unsafe {
+                        let bp = b.add(off + q * 2 * BLOCK);
+                        (
+                            std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
+                                bp as *const __m512i,
+                            )),
+                            std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(
+                                bp.add(32) as *const __m512i,
+                            )),
+                        )
                     };
-                    acc[0] = _mm512_dpbf16_ps(acc[0], av, b0);
-                    acc[1] = _mm512_dpbf16_ps(acc[1], av, b1);
+                    // Elements 2p, 2p + 1 of row r of the strip's k block p / 16.
+                    let a_pair = (p * 2 / K_ALIGN) * BLOCK * K_ALIGN + (p * 2) % K_ALIGN;
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        // SAFETY: inside the strip (caller's contract).
+                        let pair = unsafe {
+                            (a.add(a_pair + (r0 + r) * K_ALIGN) as *const i32).read_unaligned()
+                        };
+                        // SAFETY: same-size reinterpretation.
+                        let av = unsafe {
+                            std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(pair))
+                        };
+                        acc[0] = _mm512_dpbf16_ps(acc[0], av, b0);
+                        acc[1] = _mm512_dpbf16_ps(acc[1], av, b1);
+                    }
                 }
             }
             for (r, acc) in acc.iter().enumerate() {
-                let row = &mut c[(r0 + r) * BLOCK..(r0 + r + 1) * BLOCK];
-                // SAFETY: 32 f32 in `row`.
+                // SAFETY: row r0 + r of the 32 x 32 block at `c` (caller's contract).
                 unsafe {
-                    _mm512_storeu_ps(row.as_mut_ptr(), acc[0]);
-                    _mm512_storeu_ps(row.as_mut_ptr().add(16), acc[1]);
+                    let row = c.add((r0 + r) * ldc);
+                    _mm512_storeu_ps(row, acc[0]);
+                    _mm512_storeu_ps(row.add(16), acc[1]);
                 }
             }
         }

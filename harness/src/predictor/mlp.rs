@@ -407,6 +407,9 @@ impl Mlp {
     }
 }
 
+// A block of COL_BLOCK rows of W is exactly one contiguous panel of its packed bf16 copy.
+const _: () = assert!(kernels::COL_BLOCK == bf16::PANEL_K);
+
 /// bf16 copies of a block of `rows` rows of a layer's weights `w` (row-major, `fo` columns):
 /// into `wf`, that block's part of the packed forward operand (k = the block's rows), and
 /// into `wt` (when given) the block transposed, packed as the back-propagation's operand.

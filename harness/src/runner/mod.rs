@@ -11,6 +11,7 @@
 pub mod benchmarks;
 pub mod observer;
 pub mod open_domain;
+pub mod plan;
 pub mod spec;
 
 pub use benchmarks::{BenchmarkSet, LoadedBenchmark};
