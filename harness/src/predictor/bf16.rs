@@ -115,10 +115,47 @@ fn amx_ready() -> bool {
 #[inline(always)]
 pub(crate) fn to_bf16(x: f32) -> u16 {
     let b = x.to_bits();
-    if x.is_nan() {
-        return ((b >> 16) | 0x40) as u16;
+    let rounded = (b.wrapping_add(0x7fff + ((b >> 16) & 1)) >> 16) as u16;
+    // Branch-free so that packing loops vectorise.
+    if b & 0x7fff_ffff > 0x7f80_0000 {
+        ((b >> 16) | 0x40) as u16
+    } else {
+        rounded
     }
-    (b.wrapping_add(0x7fff + ((b >> 16) & 1)) >> 16) as u16
+}
+
+/// Interleaves two rows into bf16 pairs: `dst[2c] = x0[c]`, `dst[2c + 1] = x1[c]` (0 when
+/// `x1` is absent: the zero padding of an odd k).
+fn pair_row(dst: &mut [u16], x0: &[f32], x1: Option<&[f32]>) {
+    #[inline(always)]
+    fn body(dst: &mut [u16], x0: &[f32], x1: Option<&[f32]>) {
+        match x1 {
+            Some(x1) => {
+                for ((d, a), b) in dst.chunks_exact_mut(2).zip(x0).zip(x1) {
+                    d[0] = to_bf16(*a);
+                    d[1] = to_bf16(*b);
+                }
+            }
+            None => {
+                for (d, a) in dst.chunks_exact_mut(2).zip(x0) {
+                    d[0] = to_bf16(*a);
+                }
+            }
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn v4(dst: &mut [u16], x0: &[f32], x1: Option<&[f32]>) {
+        body(dst, x0, x1)
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+    {
+        // SAFETY: the CPU has the features (checked).
+        return unsafe { v4(dst, x0, x1) };
+    }
+    body(dst, x0, x1)
 }
 
 /// bf16 to f32 (exact).
@@ -249,17 +286,22 @@ pub(crate) fn pack_b_region(
         k0 + kr <= k && n0 + nr <= n && out.len() >= kp * np,
         "pack_b region"
     );
-    if src.cs == 1 && n0.is_multiple_of(BLOCK) {
-        for r in 0..kr {
+    if src.cs == 1 && n0.is_multiple_of(BLOCK) && k0.is_multiple_of(2) {
+        // Row-major source: two rows at a time, written as whole pairs.
+        for r in (0..kr).step_by(2) {
             let kk = k0 + r;
             let (panel, h) = b_strip(kk / PANEL_K, n0 / BLOCK, kp, np);
-            let base = panel + (kk % PANEL_K / 2) * 2 * BLOCK + kk % 2;
-            let row = &src.data[r * src.rs..r * src.rs + nr];
-            for (t, xs) in row.chunks(BLOCK).enumerate() {
+            let base = panel + (kk % PANEL_K / 2) * 2 * BLOCK;
+            let row0 = &src.data[r * src.rs..r * src.rs + nr];
+            let row1 = (r + 1 < kr).then(|| &src.data[(r + 1) * src.rs..(r + 1) * src.rs + nr]);
+            for (t, c0) in (0..nr).step_by(BLOCK).enumerate() {
+                let w = BLOCK.min(nr - c0);
                 let o = base + t * (h / 2) * 2 * BLOCK;
-                for (c, x) in xs.iter().enumerate() {
-                    out[o + 2 * c] = to_bf16(*x);
-                }
+                pair_row(
+                    &mut out[o..o + 2 * w],
+                    &row0[c0..c0 + w],
+                    row1.map(|x| &x[c0..c0 + w]),
+                );
             }
         }
     } else if src.rs == 1 && k0.is_multiple_of(PANEL_K) {
