@@ -2,6 +2,7 @@
 
 mod compare_cmd;
 mod data_cmd;
+mod plan_cmd;
 mod render;
 mod run_cmd;
 
