@@ -3,6 +3,7 @@
 mod claims_cmd;
 mod compare_cmd;
 mod data_cmd;
+mod plan_cmd;
 mod run_cmd;
 
 use anyhow::Result;

@@ -40,6 +40,20 @@ pub struct RunArgs {
     /// the shards' output directories with `weaknas merge`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Run nothing: print the runs, a CPU-time estimate per method (quick calibration on this
+    /// machine) and the --shard count that fits --plan-wall.
+    #[arg(long)]
+    pub plan: bool,
+    /// With --plan: wall-clock target per machine, e.g. `12h`, `90m`, `2d` (default 24h).
+    #[arg(long, value_name = "DURATION", requires = "plan")]
+    pub plan_wall: Option<String>,
+    /// With --plan: cores per machine (default: this machine's).
+    #[arg(long, value_name = "N", requires = "plan")]
+    pub plan_cores: Option<usize>,
+    /// With --plan: write a Slurm job-array script (`--shard $SLURM_ARRAY_TASK_ID/N` per task,
+    /// then `weaknas merge`) to FILE.
+    #[arg(long, value_name = "FILE", requires = "plan")]
+    pub slurm_script: Option<PathBuf>,
     /// Run only these methods (names as in the spec, comma-separated), e.g. to run the cheap
     /// baselines first; the spec's other runs are left as they are (and `reproduce` still
     /// renders every finished run of the spec).
@@ -146,6 +160,9 @@ fn check_stale(
 
 /// Runs a spec; with `render`, also writes tables, figures and index.md.
 pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
+    if args.plan {
+        return crate::plan_cmd::plan(&args);
+    }
     let spec = Spec::load(&args.spec)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let selected = only_methods(&spec, &args.methods, &args.spec)?;

@@ -139,6 +139,7 @@ impl StrongPredictor {
                 }
             }
         }
+        config.predictor.validate()?;
         Ok(Self { config, grid })
     }
     /// Its configuration.

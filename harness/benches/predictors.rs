@@ -1,6 +1,7 @@
 //! Predictor speed (criterion): f32 GEMM peak of this machine, the paper's MLP 4 x 1000
 //! (fit at 100 epochs on 100 / 500 / 1000 samples; predict 15,625 and 423,624 rows), GBDT and
-//! random forest (fit 1000 samples, predict 423,624 rows), and the thread policy.
+//! random forest (fit 1000 samples, predict 423,624 rows), the thread policy, and the MLP in
+//! f32 vs bf16 side by side (`mlp_precision`).
 //!
 //! Throughput is reported in elements/s where one element is one floating-point operation
 //! (2 per multiply-add of the GEMMs), so "Gelem/s" reads as GFLOP/s; compare the MLP groups
@@ -187,6 +188,22 @@ fn gemm_peak(c: &mut Criterion) {
     g.finish();
 }
 
+/// Times fresh fits of `cfg` with all cores, a new seed each iteration.
+fn fit_each_seed(b: &mut criterion::Bencher<'_>, cfg: &MlpConfig, xs: &Matrix, ys: &[f32]) {
+    let mut seed = 0;
+    b.iter(|| {
+        seed += 1;
+        let mut p = Mlp::new(cfg.clone(), Threads::all());
+        p.fit(
+            xs.view(),
+            ys,
+            &mut weaknas_harness::rng::stream("b", seed, "fit"),
+        )
+        .unwrap();
+        black_box(&p);
+    })
+}
+
 fn mlp_fit(c: &mut Criterion) {
     let (x, y, what) = nb201();
     eprintln!("data: {what}");
@@ -198,18 +215,7 @@ fn mlp_fit(c: &mut Criterion) {
         let flops = 2 * cfg.train_macs_per_row(30) * n as u64 * cfg.max_iter as u64;
         g.throughput(Throughput::Elements(flops));
         g.bench_function(BenchmarkId::new("alone", n), |b| {
-            let mut seed = 0;
-            b.iter(|| {
-                seed += 1;
-                let mut p = PredictorConfig::Mlp(cfg.clone()).build(Threads::all());
-                p.fit(
-                    xs.view(),
-                    &ys,
-                    &mut weaknas_harness::rng::stream("b", seed, "fit"),
-                )
-                .unwrap();
-                black_box(&p);
-            })
+            fit_each_seed(b, &cfg, &xs, &ys)
         });
         if n == 500 {
             g.throughput(Throughput::Elements(2 * flops));
@@ -350,5 +356,79 @@ fn trees(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, gemm_peak, mlp_fit, mlp_predict, trees);
+/// The paper's MLP in f32 and in bf16 on each bf16 kernel this machine has, side by side in
+/// one session (group `mlp_precision`): fit at 100 epochs on 100 / 500 / 1000 samples and
+/// predict 15,625 / 423,624 rows, all cores (`Threads::all()`). Throughput counts the same
+/// FLOPs for every precision, so the ratios of the Gelem/s columns are the speed-ups.
+fn mlp_precision(c: &mut Criterion) {
+    use weaknas_harness::predictor::bf16::Bf16Kernel;
+    use weaknas_harness::predictor::mlp::Precision;
+    let (x, y, what) = nb201();
+    eprintln!("data: {what}");
+    let mut precisions = vec![("f32", Precision::F32)];
+    for (label, p, k) in [
+        ("bf16-avx512", Precision::Bf16Avx512, Bf16Kernel::Avx512Bf16),
+        ("bf16-amx", Precision::Bf16Amx, Bf16Kernel::Amx),
+    ] {
+        if k.available() {
+            precisions.push((label, p));
+        } else {
+            eprintln!(
+                "SKIPPED {label}: {} not available on this machine",
+                k.name()
+            );
+        }
+    }
+    let mut g = c.benchmark_group("mlp_precision");
+    g.sample_size(10).warm_up_time(Duration::from_secs(1));
+    for n in [100usize, 500, 1000] {
+        let (xs, ys) = subset(&x, &y, n, n as u64);
+        for &(label, precision) in &precisions {
+            let cfg = MlpConfig {
+                precision,
+                ..mlp_100_epochs()
+            };
+            g.throughput(Throughput::Elements(
+                2 * cfg.train_macs_per_row(30) * n as u64 * cfg.max_iter as u64,
+            ));
+            g.bench_function(BenchmarkId::new(format!("fit {label}"), n), |b| {
+                fit_each_seed(b, &cfg, &xs, &ys)
+            });
+        }
+    }
+    let (xs, ys) = subset(&x, &y, 100, 7);
+    for rows in [15_625usize, NB101_ROWS] {
+        let xp = tiled(&x, rows);
+        for &(label, precision) in &precisions {
+            let cfg = MlpConfig {
+                precision,
+                max_iter: 1,
+                ..MlpConfig::default()
+            };
+            let mut p = Mlp::new(cfg.clone(), Threads::all());
+            p.fit(
+                xs.view(),
+                &ys,
+                &mut weaknas_harness::rng::stream("b", 0, "p"),
+            )
+            .unwrap();
+            g.throughput(Throughput::Elements(
+                2 * cfg.forward_macs_per_row(30) * rows as u64,
+            ));
+            g.bench_function(BenchmarkId::new(format!("predict {label}"), rows), |b| {
+                b.iter(|| black_box(p.predict(xp.view())))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    gemm_peak,
+    mlp_fit,
+    mlp_predict,
+    trees,
+    mlp_precision
+);
 criterion_main!(benches);

@@ -1,12 +1,14 @@
 //! Rust half of the scikit-learn fidelity check (`tools/sklearn_fidelity/compare.py` drives
 //! it; not run in CI).
 //!
-//! Usage: `mlp_fidelity <dir> [threads]`. `<dir>` holds `config.toml` (an `MlpConfig`) and
+//! Usage: `mlp_fidelity <dir> [threads] [precision]`. `<dir>` holds `config.toml` (an `MlpConfig`) and
 //! pairs `<name>_train.csv` / `<name>_test.csv` (header line, then rows `f0,...,f{d-1},y`;
 //! the test file's `y` is ignored). For every pair it fits the MLP on the training rows with
 //! the random stream `stream("mlp-fidelity", i, "mlp")` (i = position of the pair in sorted
 //! order), predicts the test rows and writes `<name>_rust_pred.csv` (one prediction per
 //! line). It appends `name,fit_seconds,predict_seconds,epochs` lines to `rust_times.csv`.
+//! With `precision` (`f32`, `bf16`, ...: overrides the config's) the files are
+//! `<name>_rust-<precision>_pred.csv` and `rust-<precision>_times.csv` instead.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -58,11 +60,21 @@ fn main() -> Result<()> {
         None => Threads::all(),
     };
     let cfg_path = dir.join("config.toml");
-    let cfg: MlpConfig = toml::from_str(
+    let mut cfg: MlpConfig = toml::from_str(
         &std::fs::read_to_string(&cfg_path)
             .with_context(|| format!("reading {}", cfg_path.display()))?,
     )
     .with_context(|| format!("parsing {}", cfg_path.display()))?;
+    let tag = match args.get(3) {
+        Some(p) => {
+            cfg.precision = toml::Value::String(p.clone())
+                .try_into()
+                .with_context(|| format!("unknown precision {p:?}"))?;
+            cfg.validate()?;
+            format!("rust-{p}")
+        }
+        None => "rust".to_string(),
+    };
     let mut names: Vec<String> = std::fs::read_dir(&dir)?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
@@ -76,7 +88,7 @@ fn main() -> Result<()> {
     eprintln!(
         "mlp_fidelity: {} splits, kernel {}, {:?}",
         names.len(),
-        weaknas_harness::predictor::kernel_name(),
+        cfg.precision.kernel_label(),
         threads
     );
     let mut times = String::new();
@@ -92,7 +104,7 @@ fn main() -> Result<()> {
         let pred = m.predict(xte.view());
         let pred_s = t1.elapsed().as_secs_f64();
         let out: String = pred.iter().map(|p| format!("{p}\n")).collect();
-        std::fs::write(dir.join(format!("{name}_rust_pred.csv")), out)?;
+        std::fs::write(dir.join(format!("{name}_{tag}_pred.csv")), out)?;
         times.push_str(&format!("{name},{fit_s},{pred_s},{}\n", m.n_iter()));
         eprintln!(
             "  {name}: n={} fit {fit_s:.2} s, {} epochs",
@@ -100,6 +112,6 @@ fn main() -> Result<()> {
             m.n_iter()
         );
     }
-    std::fs::write(dir.join("rust_times.csv"), times)?;
+    std::fs::write(dir.join(format!("{tag}_times.csv")), times)?;
     Ok(())
 }

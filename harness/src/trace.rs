@@ -65,6 +65,11 @@ pub struct RunMeta {
     /// of the run id: the same code resumes its runs, other code is detected by comparing.
     #[serde(default)]
     pub code_fingerprint: String,
+    /// The GEMM kernels the run's predictors ran (precision and instruction family, e.g.
+    /// `gemm-0.19 f32 avx512f`; `"; "`-separated; empty for runs without such a predictor and
+    /// for runs stored before this was recorded).
+    #[serde(default)]
+    pub predictor_kernel: String,
 }
 
 fn default_stop() -> String {

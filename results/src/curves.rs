@@ -363,6 +363,7 @@ pub mod synthetic {
             search_optimum_cells: 0,
             report_optimum_cells: 0,
             code_fingerprint: "version:synthetic".into(),
+            predictor_kernel: String::new(),
         }
     }
 

@@ -117,6 +117,53 @@ def paired(a, b):
     return float(pw), float(pt)
 
 
+def compare_pair(rows, args, sa, sb, label):
+    """Prints paired tests of side `sa` vs side `sb` (metrics tau, hit@k, epochs; fit time)."""
+    import numpy as np
+
+    print()
+    print(f"== {label[sa]} vs {label[sb]} ==")
+    # Holm adjustment of the Wilcoxon p-values over every (n, metric) row, epochs included.
+    fam = []
+    for n in args.sizes:
+        sub = [r for r in rows if r["n"] == n]
+        for metric in ["tau"] + [f"hit{k}" for k in args.ks] + ["epochs"]:
+            a = [r[f"{sa}_{metric}"] for r in sub]
+            b = [r[f"{sb}_{metric}"] for r in sub]
+            fam.append(((n, metric), paired(a, b)[0]))
+    order = sorted(range(len(fam)), key=lambda i: (math.isnan(fam[i][1]), fam[i][1]))
+    holm, running = {}, 0.0
+    for rank, i in enumerate(order):
+        p = fam[i][1]
+        adj = 1.0 if math.isnan(p) else min(1.0, (len(fam) - rank) * p)
+        running = max(running, adj)
+        holm[fam[i][0]] = running
+    ha, hb = f"{label[sa]} mean±sd", f"{label[sb]} mean±sd"
+    hdr = f"{'n':>5} {'metric':<10} {ha:>20} {hb:>20} {'diff 95% CI':>20} {'Wilcoxon p':>10} {'paired-t p':>10} {'Holm p':>7}"
+    print(hdr)
+    print("-" * len(hdr))
+    for n in args.sizes:
+        sub = [r for r in rows if r["n"] == n]
+        for metric in ["tau"] + [f"hit{k}" for k in args.ks]:
+            a = np.array([r[f"{sa}_{metric}"] for r in sub])
+            b = np.array([r[f"{sb}_{metric}"] for r in sub])
+            lo, hi = ci95(a - b)
+            pw, pt = paired(a, b)
+            print(f"{n:>5} {metric:<10} {a.mean():>12.4f}±{a.std(ddof=1):<7.4f} {b.mean():>12.4f}±{b.std(ddof=1):<7.4f} "
+                  f"[{lo:+.4f}, {hi:+.4f}] {pw:>10.3f} {pt:>10.3f} {holm[(n, metric)]:>7.3f}")
+        ea = np.array([r[f"{sa}_epochs"] for r in sub])
+        eb = np.array([r[f"{sb}_epochs"] for r in sub])
+        pw, pt = paired(ea, eb)
+        print(f"{n:>5} {'epochs':<10} {ea.mean():>12.1f}±{ea.std(ddof=1):<7.1f} {eb.mean():>12.1f}±{eb.std(ddof=1):<7.1f} "
+              f"{'':>20} {pw:>10.3f} {pt:>10.3f} {holm[(n, 'epochs')]:>7.3f}")
+        fa = np.array([r[f"{sa}_fit"] for r in sub])
+        fb = np.array([r[f"{sb}_fit"] for r in sub])
+        pa, pb = np.median(fa / ea), np.median(fb / eb)  # seconds per epoch
+        print(f"{n:>5} fit time (runs not interleaved; see the fixed-epoch timing): median {np.median(fa):.2f} s vs "
+              f"{np.median(fb):.2f} s; per epoch {pa:.4f} s vs {pb:.4f} s ({pa / pb:.1f}x)")
+    print()
+
+
 def main():
     ensure_packages()
     import numpy as np
@@ -139,6 +186,10 @@ def main():
                     help="n for the fixed-epoch timing (empty: skip)")
     ap.add_argument("--timing-epochs", type=int, default=20)
     ap.add_argument("--timing-reps", type=int, default=3)
+    ap.add_argument("--precisions", nargs="+", default=["f32"],
+                    help="Rust MLP precisions to compare (f32, bf16, bf16-amx, bf16-avx512)")
+    ap.add_argument("--no-sklearn", action="store_true",
+                    help="skip scikit-learn (compare the Rust precisions only)")
     args = ap.parse_args()
 
     hidden = tuple(int(h) for h in args.hidden.split(","))
@@ -179,82 +230,53 @@ def main():
     target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
     exe = os.path.join(target_dir, "release", "examples", "mlp_fidelity")
     if args.seeds > 0:
-        cmd = [exe, work] + ([str(args.threads)] if args.threads > 0 else [])
-        print(f"running {' '.join(cmd)}", file=sys.stderr)
-        subprocess.check_call(cmd, cwd=REPO)
+        # Sides: scikit-learn ("sk", unless --no-sklearn) and the Rust MLP at each precision.
+        sides = ([] if args.no_sklearn else ["sk"]) + args.precisions
+        label = {"sk": "sklearn"}
         rust_times = {}
-        with open(os.path.join(work, "rust_times.csv")) as f:
-            for line in f:
-                name, fit_s, _pred_s, epochs = line.strip().split(",")
-                rust_times[name] = (float(fit_s), int(epochs))
+        for prec in args.precisions:
+            label[prec] = f"rust-{prec}"
+            cmd = [exe, work, str(args.threads if args.threads > 0 else os.cpu_count()), prec]
+            print(f"running {' '.join(cmd)}", file=sys.stderr)
+            subprocess.check_call(cmd, cwd=REPO)
+            with open(os.path.join(work, f"rust-{prec}_times.csv")) as f:
+                for line in f:
+                    name, fit_s, _pred_s, epochs = line.strip().split(",")
+                    rust_times[(prec, name)] = (float(fit_s), int(epochs))
 
         rows = []
         for name, n, s, tr, te in splits:
-            m = MLPRegressor(hidden_layer_sizes=hidden, max_iter=args.max_iter, random_state=s)
-            t0 = time.perf_counter()
-            m.fit(X[tr], y[tr])
-            sk_fit = time.perf_counter() - t0
-            p_sk = m.predict(X[te])
-            p_rs = np.loadtxt(os.path.join(work, f"{name}_rust_pred.csv"), dtype=np.float64)
             truth = y[te]
-            r = dict(name=name, n=n, seed=s, sk_fit=sk_fit, rs_fit=rust_times[name][0],
-                     sk_epochs=m.n_iter_, rs_epochs=rust_times[name][1],
-                     sk_tau=stats.kendalltau(p_sk, truth).statistic,
-                     rs_tau=stats.kendalltau(p_rs, truth).statistic)
-            for k in args.ks:
-                r[f"sk_hit{k}"] = hit_rate(p_sk, truth, k)
-                r[f"rs_hit{k}"] = hit_rate(p_rs, truth, k)
+            r = dict(name=name, n=n, seed=s)
+            preds = {}
+            if "sk" in sides:
+                m = MLPRegressor(hidden_layer_sizes=hidden, max_iter=args.max_iter, random_state=s)
+                t0 = time.perf_counter()
+                m.fit(X[tr], y[tr])
+                r["sk_fit"], r["sk_epochs"] = time.perf_counter() - t0, m.n_iter_
+                preds["sk"] = m.predict(X[te])
+            for prec in args.precisions:
+                preds[prec] = np.loadtxt(os.path.join(work, f"{name}_rust-{prec}_pred.csv"), dtype=np.float64)
+                r[f"{prec}_fit"], r[f"{prec}_epochs"] = rust_times[(prec, name)]
+            for side, p in preds.items():
+                r[f"{side}_tau"] = stats.kendalltau(p, truth).statistic
+                for k in args.ks:
+                    r[f"{side}_hit{k}"] = hit_rate(p, truth, k)
             rows.append(r)
-            print(f"  {name}: tau sklearn {r['sk_tau']:.4f} rust {r['rs_tau']:.4f} | fit {sk_fit:.2f} s vs "
-                  f"{r['rs_fit']:.2f} s | epochs {r['sk_epochs']} vs {r['rs_epochs']}", file=sys.stderr)
+            print(f"  {name}: tau " + ", ".join(f"{label[x]} {r[x + '_tau']:.4f}" for x in sides)
+                  + " | fit " + ", ".join(f"{r[x + '_fit']:.2f} s" for x in sides)
+                  + " | epochs " + ", ".join(str(r[x + "_epochs"]) for x in sides), file=sys.stderr)
 
         print()
-        print(f"scikit-learn {sklearn.__version__} (float64, numpy {np.__version__}) vs Rust MLP (f32, gemm); "
-              f"hidden {hidden}, max_iter {args.max_iter}, {args.seeds} seeds, held-out = all other cells")
+        print(f"{', '.join(label[x] for x in sides)}: scikit-learn {sklearn.__version__} (float64, numpy "
+              f"{np.__version__}), Rust MLP (gemm f32 / bf16 kernels); hidden {hidden}, max_iter {args.max_iter}, "
+              f"{args.seeds} seeds, held-out = all other cells")
         print(f"data: {os.path.abspath(args.csv)} ({N} cells), target c10v_val_mean standardised")
-        print()
-        # Holm adjustment of the Wilcoxon p-values over every (n, metric) row, epochs included.
-        fam = []
-        for n in args.sizes:
-            sub = [r for r in rows if r["n"] == n]
-            for metric in ["tau"] + [f"hit{k}" for k in args.ks] + ["epochs"]:
-                a = [r[f"sk_{metric}"] for r in sub]
-                b = [r[f"rs_{metric}"] for r in sub]
-                fam.append(((n, metric), paired(a, b)[0]))
-        order = sorted(range(len(fam)), key=lambda i: (math.isnan(fam[i][1]), fam[i][1]))
-        holm, running = {}, 0.0
-        for rank, i in enumerate(order):
-            p = fam[i][1]
-            adj = 1.0 if math.isnan(p) else min(1.0, (len(fam) - rank) * p)
-            running = max(running, adj)
-            holm[fam[i][0]] = running
-        hdr = f"{'n':>5} {'metric':<10} {'sklearn mean±sd':>18} {'rust mean±sd':>18} {'diff 95% CI':>20} {'Wilcoxon p':>10} {'paired-t p':>10} {'Holm p':>7}"
-        print(hdr)
-        print("-" * len(hdr))
-        for n in args.sizes:
-            sub = [r for r in rows if r["n"] == n]
-            for metric in ["tau"] + [f"hit{k}" for k in args.ks]:
-                a = np.array([r[f"sk_{metric}"] for r in sub])
-                b = np.array([r[f"rs_{metric}"] for r in sub])
-                lo, hi = ci95(a - b)
-                pw, pt = paired(a, b)
-                print(f"{n:>5} {metric:<10} {a.mean():>10.4f}±{a.std(ddof=1):<7.4f} {b.mean():>10.4f}±{b.std(ddof=1):<7.4f} "
-                      f"[{lo:+.4f}, {hi:+.4f}] {pw:>10.3f} {pt:>10.3f} {holm[(n, metric)]:>7.3f}")
-            ea = np.array([r["sk_epochs"] for r in sub])
-            eb = np.array([r["rs_epochs"] for r in sub])
-            pw, pt = paired(ea, eb)
-            print(f"{n:>5} {'epochs':<10} {ea.mean():>10.1f}±{ea.std(ddof=1):<7.1f} {eb.mean():>10.1f}±{eb.std(ddof=1):<7.1f} "
-                  f"{'':>20} {pw:>10.3f} {pt:>10.3f} {holm[(n, 'epochs')]:>7.3f}")
-            fa = np.array([r["sk_fit"] for r in sub])
-            fb = np.array([r["rs_fit"] for r in sub])
-            sa = fa / ea  # seconds per epoch, to compare at the same number of epochs
-            sb = fb / eb
-            print(f"{n:>5} fit time (runs not interleaved; see the fixed-epoch timing): sklearn median {np.median(fa):.2f} s, rust median {np.median(fb):.2f} s; "
-                  f"per epoch {np.median(sa):.4f} s vs {np.median(sb):.4f} s -> rust is "
-                  f"{np.median(sa) / np.median(sb):.1f}x faster per epoch ({np.median(fa) / np.median(fb):.1f}x per fit)")
-            print()
-        print("Indistinguishable = no Holm-adjusted p-value below 0.05 (family: every row above); "
-              "unadjusted p-values and the 95% CIs of the mean difference are shown too.")
+        pairs = [(a, b) for i, a in enumerate(sides) for b in sides[i + 1:]]
+        for a_side, b_side in pairs:
+            compare_pair(rows, args, a_side, b_side, label)
+        print("Indistinguishable = no Holm-adjusted p-value below 0.05 (family: every row of that "
+              "comparison); unadjusted p-values and the 95% CIs of the mean difference are shown too.")
 
     if args.timing_sizes:
         # Fit time at a fixed number of epochs (early stopping off on both sides), the two
@@ -263,7 +285,8 @@ def main():
         E = args.timing_epochs
         print()
         print(f"fit time at exactly {E} epochs (best of {args.timing_reps}, interleaved; "
-              f"Rust threads: {args.threads or 'all'}):")
+              f"Rust threads: {args.threads or 'all'}; (Nx) = speed vs scikit-learn, or vs rust-f32 "
+              f"without it):")
         for n in args.timing_sizes:
             tdir = os.path.join(work, f"timing_{n}")
             os.makedirs(tdir, exist_ok=True)
@@ -274,21 +297,24 @@ def main():
             with open(os.path.join(tdir, "config.toml"), "w") as f:
                 f.write(f"hidden = [{', '.join(map(str, hidden))}]\nmax_iter = {E}\n"
                         f"tol = 0.0\nn_iter_no_change = {E + 1}\n")
-            tcmd = [exe, tdir] + ([str(args.threads)] if args.threads > 0 else [])
-            best_sk, best_rs = float("inf"), float("inf")
+            threads = str(args.threads if args.threads > 0 else os.cpu_count())
+            best = {}
             for _ in range(args.timing_reps):
-                m = MLPRegressor(hidden_layer_sizes=hidden, max_iter=E, tol=0.0, n_iter_no_change=E + 1,
-                                 random_state=0)
-                t0 = time.perf_counter()
-                m.fit(X[tr], y[tr])
-                best_sk = min(best_sk, time.perf_counter() - t0)
-                assert m.n_iter_ == E, m.n_iter_
-                subprocess.check_call(tcmd, cwd=REPO, stderr=subprocess.DEVNULL)
-                with open(os.path.join(tdir, "rust_times.csv")) as f:
-                    name, fit_s, _p, ep = f.readline().strip().split(",")
-                assert int(ep) == E, ep
-                best_rs = min(best_rs, float(fit_s))
-            print(f"  n={n:>5}: sklearn {best_sk:7.2f} s, rust {best_rs:6.2f} s -> rust {best_sk / best_rs:5.1f}x faster")
+                if not args.no_sklearn:
+                    m = MLPRegressor(hidden_layer_sizes=hidden, max_iter=E, tol=0.0, n_iter_no_change=E + 1,
+                                     random_state=0)
+                    t0 = time.perf_counter()
+                    m.fit(X[tr], y[tr])
+                    best["sklearn"] = min(best.get("sklearn", float("inf")), time.perf_counter() - t0)
+                    assert m.n_iter_ == E, m.n_iter_
+                for prec in args.precisions:
+                    subprocess.check_call([exe, tdir, threads, prec], cwd=REPO, stderr=subprocess.DEVNULL)
+                    with open(os.path.join(tdir, f"rust-{prec}_times.csv")) as f:
+                        name, fit_s, _p, ep = f.readline().strip().split(",")
+                    assert int(ep) == E, ep
+                    best[f"rust-{prec}"] = min(best.get(f"rust-{prec}", float("inf")), float(fit_s))
+            ref = best.get("sklearn", best.get("rust-f32"))
+            print(f"  n={n:>5}: " + ", ".join(f"{k} {v:.2f} s ({ref / v:.1f}x)" for k, v in best.items()))
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -7,6 +7,7 @@
 //! results are bit-identical for any thread count and any SIMD width: Rust never contracts
 //! `a * b + c` into an FMA, and IEEE add/mul/div/sqrt are correctly rounded at every width.
 
+use super::bf16::{self, Bf16Kernel, PackedA, PackedB};
 use gemm::Parallelism;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -209,10 +210,6 @@ impl<'a> ColumnBlocks<'a> {
         assert!(j0 + w <= n, "column block {j0}+{w} outside {n} columns");
         lhs.check(m, k, "lhs");
         rhs.check(k, w, "rhs");
-        match epi {
-            Epilogue::BiasAct(b, _) => assert_eq!(b.len(), n, "bias length"),
-            Epilogue::ReluMask(a) => assert!(a.len() >= m * n, "mask shape"),
-        }
         if m == 0 || w == 0 {
             return;
         }
@@ -220,14 +217,69 @@ impl<'a> ColumnBlocks<'a> {
         // caller guarantees no concurrent writer of these columns, and the operands are in
         // bounds and cannot alias the output (it is mutably borrowed for 'a).
         unsafe {
-            let d = self.ptr.0.add(j0);
-            gemm_into(d, n, m, w, k, lhs, rhs, Parallelism::None);
-            for i in 0..m {
-                let row = std::slice::from_raw_parts_mut(d.add(i * n), w);
-                match epi {
-                    Epilogue::BiasAct(b, relu) => bias_act(row, &b[j0..j0 + w], relu),
-                    Epilogue::ReluMask(a) => relu_mask(row, &a[i * n + j0..i * n + j0 + w]),
-                }
+            gemm_into(self.ptr.0.add(j0), n, m, w, k, lhs, rhs, Parallelism::None);
+            self.finish(j0, w, epi);
+        }
+    }
+
+    /// As [`matmul`](Self::matmul) with the bf16 `kernel` on packed operands: columns
+    /// `j0..j0 + w` = `a[m x kp] * b[kp x (b_col..b_col + w)]`, then `epi`.
+    ///
+    /// # Safety
+    /// As [`matmul`](Self::matmul); `kernel` must be available.
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn matmul_bf16(
+        &self,
+        j0: usize,
+        w: usize,
+        kernel: Bf16Kernel,
+        a: PackedA<'_>,
+        b: PackedB<'_>,
+        b_col: usize,
+        epi: Epilogue<'_>,
+    ) {
+        assert!(
+            j0 + w <= self.n,
+            "column block {j0}+{w} outside {} columns",
+            self.n
+        );
+        if self.m == 0 || w == 0 {
+            return;
+        }
+        // SAFETY: as in `matmul`; `bf16::gemm` checks the packed operands' bounds.
+        unsafe {
+            bf16::gemm(
+                kernel,
+                a,
+                0,
+                b,
+                b_col,
+                self.m,
+                w,
+                self.ptr.0.add(j0),
+                self.n,
+            );
+            self.finish(j0, w, epi);
+        }
+    }
+
+    /// Applies `epi` to the finished columns `j0..j0 + w`.
+    ///
+    /// # Safety
+    /// No other call may write an overlapping column range at the same time.
+    unsafe fn finish(&self, j0: usize, w: usize, epi: Epilogue<'_>) {
+        let (m, n) = (self.m, self.n);
+        match epi {
+            Epilogue::BiasAct(b, _) => assert_eq!(b.len(), n, "bias length"),
+            Epilogue::ReluMask(a) => assert!(a.len() >= m * n, "mask shape"),
+        }
+        for i in 0..m {
+            // SAFETY: row i, columns j0..j0 + w lie inside the buffer (checked by callers);
+            // the caller guarantees exclusive access to them.
+            let row = unsafe { std::slice::from_raw_parts_mut(self.ptr.0.add(i * n + j0), w) };
+            match epi {
+                Epilogue::BiasAct(b, relu) => bias_act(row, &b[j0..j0 + w], relu),
+                Epilogue::ReluMask(a) => relu_mask(row, &a[i * n + j0..i * n + j0 + w]),
             }
         }
     }
@@ -251,21 +303,45 @@ pub(crate) fn matmul_blocked(
 ) {
     rhs.check(k, n, "rhs");
     let out = ColumnBlocks::new(dst, m, n);
+    each_column_block(n, threads, |j0, w| {
+        let rb = Operand {
+            data: &rhs.data[j0 * rhs.cs..],
+            rs: rhs.rs,
+            cs: rhs.cs,
+        };
+        // SAFETY: each task writes its own column block [j0, j0 + w).
+        unsafe { out.matmul(j0, w, k, lhs, rb, epi) };
+    });
+}
+
+/// [`matmul_blocked`] with the bf16 `kernel` on packed operands (`a`: m rows; `b`: n columns).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_blocked_bf16(
+    dst: &mut [f32],
+    m: usize,
+    n: usize,
+    kernel: Bf16Kernel,
+    a: PackedA<'_>,
+    b: PackedB<'_>,
+    epi: Epilogue<'_>,
+    threads: usize,
+) {
+    let out = ColumnBlocks::new(dst, m, n);
+    // SAFETY: each task writes its own column block [j0, j0 + w).
+    each_column_block(n, threads, |j0, w| unsafe {
+        out.matmul_bf16(j0, w, kernel, a, b, j0, epi)
+    });
+}
+
+/// Runs `f(j0, width)` for the [`COL_BLOCK`]-column blocks of `n` columns on at most
+/// `threads` workers.
+fn each_column_block(n: usize, threads: usize, f: impl Fn(usize, usize) + Sync) {
     let blocks: Vec<usize> = (0..n).step_by(COL_BLOCK).collect();
     map_tasks(
         threads,
         blocks,
         |_| (),
-        |_, j0| {
-            let w = COL_BLOCK.min(n - j0);
-            let rb = Operand {
-                data: &rhs.data[j0 * rhs.cs..],
-                rs: rhs.rs,
-                cs: rhs.cs,
-            };
-            // SAFETY: each task writes its own column block [j0, j0 + w).
-            unsafe { out.matmul(j0, w, k, lhs, rb, epi) };
-        },
+        |_, j0| f(j0, COL_BLOCK.min(n - j0)),
     );
 }
 

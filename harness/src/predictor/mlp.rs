@@ -23,6 +23,7 @@
 //! chunk sizes never depend on the thread count and every reduction has a fixed order, so
 //! results are bit-identical for any [`Threads`]; with `Threads(1)` nothing touches rayon.
 
+use super::bf16::{self, Bf16Kernel, PackedA, PackedB};
 use super::kernels::{self, AdamStep, ColumnBlocks, Epilogue, Operand};
 use super::{Predictor, Threads};
 use crate::matrix::MatRef;
@@ -66,6 +67,79 @@ pub struct MlpConfig {
     pub n_iter_no_change: usize,
     /// Reshuffle the samples every epoch (`shuffle`); default true.
     pub shuffle: bool,
+    /// Arithmetic of the GEMMs (`"f32"`, the default, or `"bf16"`; see [`Precision`]).
+    #[serde(skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
+}
+
+/// Arithmetic of the MLP's GEMMs. With bf16 the weights stay f32 for Adam (master copy),
+/// bf16 copies of weights, activations and deltas feed the forward and backward products,
+/// which accumulate in f32; biases, activations, losses and updates are f32. Prediction uses
+/// the same bf16 products.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// f32 everywhere (scikit-learn's float32 arithmetic; the reproduction setting).
+    #[default]
+    F32,
+    /// bf16 products on the fastest kernel present (AMX, then AVX512_BF16); f32, with one
+    /// warning in the log, where the CPU has neither.
+    Bf16,
+    /// bf16 on AMX tiles only (an error where absent; for benchmarks and tests).
+    Bf16Amx,
+    /// bf16 on AVX512_BF16 only (an error where absent; for benchmarks and tests).
+    Bf16Avx512,
+}
+
+impl Precision {
+    fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
+    /// Errors when a forced kernel is absent on this machine.
+    pub fn validate(self) -> Result<()> {
+        for (p, k, name) in [
+            (Precision::Bf16Amx, Bf16Kernel::Amx, "bf16-amx"),
+            (Precision::Bf16Avx512, Bf16Kernel::Avx512Bf16, "bf16-avx512"),
+        ] {
+            if self == p && !k.available() {
+                bail!(
+                    "mlp: precision = \"{name}\" needs {}, which this machine lacks; use \
+                     precision = \"bf16\" (falls back to f32) or \"f32\"",
+                    k.name()
+                );
+            }
+        }
+        Ok(())
+    }
+    /// The bf16 kernel this precision runs on this machine (`None`: f32).
+    pub fn kernel(self) -> Option<Bf16Kernel> {
+        match self {
+            Precision::F32 => None,
+            Precision::Bf16Amx => Some(Bf16Kernel::Amx),
+            Precision::Bf16Avx512 => Some(Bf16Kernel::Avx512Bf16),
+            Precision::Bf16 => {
+                let k = Bf16Kernel::best();
+                if k.is_none() {
+                    static ONCE: std::sync::Once = std::sync::Once::new();
+                    ONCE.call_once(|| {
+                        tracing::warn!(
+                            "mlp: precision = \"bf16\" requested but this CPU has neither AMX nor \
+                             AVX512_BF16; the MLP runs in f32"
+                        )
+                    });
+                }
+                k
+            }
+        }
+    }
+    /// The label of the arithmetic and kernel this precision runs here (recorded with runs).
+    pub fn kernel_label(self) -> String {
+        match self.kernel() {
+            Some(k) => k.name().to_string(),
+            None if self == Precision::F32 => super::kernel_name().to_string(),
+            None => format!("{} (bf16 unavailable)", super::kernel_name()),
+        }
+    }
 }
 
 impl Default for MlpConfig {
@@ -82,6 +156,7 @@ impl Default for MlpConfig {
             tol: 1e-4,
             n_iter_no_change: 10,
             shuffle: true,
+            precision: Precision::F32,
         }
     }
 }
@@ -125,7 +200,7 @@ impl MlpConfig {
         if self.tol.is_nan() || self.tol < 0.0 {
             bail!("mlp: tol must be >= 0, got {}", self.tol);
         }
-        Ok(())
+        self.precision.validate()
     }
     /// Multiply-adds of one forward pass of one row with `inputs` features.
     pub fn forward_macs_per_row(&self, inputs: usize) -> u64 {
@@ -156,8 +231,55 @@ pub struct Mlp {
     config: MlpConfig,
     threads: Threads,
     layers: Vec<Layer>,
+    /// With a bf16 kernel: each layer's weights in bf16, packed as the right operand of the
+    /// forward product (kept in step with the f32 weights during the fit).
+    packed: Vec<Vec<u16>>,
+    /// The bf16 kernel of the last fit (`None`: f32).
+    kernel: Option<Bf16Kernel>,
     loss_curve: Vec<f64>,
     steps: u64,
+}
+
+/// Per-call buffers of the forward pass: two f32 activation buffers and a packed bf16 one.
+#[derive(Default)]
+struct Scratch {
+    f: [Vec<f32>; 2],
+    a: Vec<u16>,
+}
+
+/// `dst[rows x fan_out] = act(src[rows x fan_in] W + b)` (ReLU unless `last`), with the bf16
+/// `kernel` on the packed weights `packed` when given, else in f32.
+#[allow(clippy::too_many_arguments)]
+fn layer_forward(
+    layer: &Layer,
+    packed: Option<(Bf16Kernel, &[u16])>,
+    last: bool,
+    src: &[f32],
+    dst: &mut [f32],
+    rows: usize,
+    pa: &mut Vec<u16>,
+    threads: usize,
+) {
+    let (fi, fo) = (layer.fan_in, layer.fan_out);
+    let epi = Epilogue::BiasAct(&layer.b, !last);
+    match packed {
+        Some((kernel, w)) => {
+            let a = bf16::pack_a(Operand::row_major(src, fi), rows, fi, pa);
+            let (kp, np) = bf16::b_shape(fi, fo);
+            let b = PackedB { data: w, kp, np };
+            kernels::matmul_blocked_bf16(dst, rows, fo, kernel, a, b, epi, threads);
+        }
+        None => kernels::matmul_blocked(
+            dst,
+            rows,
+            fo,
+            fi,
+            Operand::row_major(src, fi),
+            Operand::row_major(&layer.w, fo),
+            epi,
+            threads,
+        ),
+    }
 }
 
 impl Mlp {
@@ -167,9 +289,19 @@ impl Mlp {
             config,
             threads,
             layers: Vec::new(),
+            packed: Vec::new(),
+            kernel: None,
             loss_curve: Vec::new(),
             steps: 0,
         }
+    }
+    /// The bf16 kernel the last fit ran on (`None`: f32).
+    pub fn bf16_kernel(&self) -> Option<Bf16Kernel> {
+        self.kernel
+    }
+    /// With a bf16 kernel, layer `l`'s packed weights.
+    fn packed_layer(&self, l: usize) -> Option<(Bf16Kernel, &[u16])> {
+        self.kernel.map(|k| (k, self.packed[l].as_slice()))
     }
     /// Adam steps (mini-batches) run by the last fit (scikit-learn's `_optimizer.t`).
     pub fn n_steps(&self) -> u64 {
@@ -224,11 +356,11 @@ impl Mlp {
         input: &[f32],
         rows: usize,
         out: &mut [f32],
-        scratch: &mut [Vec<f32>; 2],
+        scratch: &mut Scratch,
         threads: usize,
     ) {
         let nl = self.layers.len();
-        let [s0, s1] = scratch;
+        let Scratch { f: [s0, s1], a: pa } = scratch;
         let (mut cur, mut next): (&mut Vec<f32>, &mut Vec<f32>) = (s0, s1);
         for (l, layer) in self.layers.iter().enumerate() {
             let need = rows * layer.fan_out;
@@ -245,18 +377,46 @@ impl Mlp {
                 }
                 &mut next[..need]
             };
-            kernels::matmul_blocked(
-                dst,
-                rows,
-                layer.fan_out,
-                layer.fan_in,
-                Operand::row_major(src, layer.fan_in),
-                Operand::row_major(&layer.w, layer.fan_out),
-                Epilogue::BiasAct(&layer.b, l + 1 < nl),
-                threads,
-            );
+            let packed = self.packed_layer(l);
+            layer_forward(layer, packed, l + 1 == nl, src, dst, rows, pa, threads);
             std::mem::swap(&mut cur, &mut next);
         }
+    }
+}
+
+impl Mlp {
+    /// bf16: packs every layer's weights for the forward product and, in row blocks, their
+    /// transposes for the back-propagation (layers after the first).
+    fn pack_all(&mut self, tr: &mut Trainer) {
+        self.packed.clear();
+        tr.wt_panels.clear();
+        for (l, layer) in self.layers.iter().enumerate() {
+            let (fi, fo) = (layer.fan_in, layer.fan_out);
+            let mut wf = bf16::new_b(fi, fo);
+            let np = bf16::b_shape(fi, fo).1;
+            let rb = kernels::COL_BLOCK;
+            let mut panels = Vec::new();
+            for (w, dst) in layer.w.chunks(rb * fo).zip(wf.chunks_mut(rb * np)) {
+                let mut panel = Vec::new();
+                repack_rows(w, w.len() / fo, fo, dst, (l > 0).then_some(&mut panel));
+                panels.push(panel);
+            }
+            self.packed.push(wf);
+            tr.wt_panels.push(panels);
+        }
+    }
+}
+
+// A block of COL_BLOCK rows of W is exactly one contiguous panel of its packed bf16 copy.
+const _: () = assert!(kernels::COL_BLOCK == bf16::PANEL_K);
+
+/// bf16 copies of a block of `rows` rows of a layer's weights `w` (row-major, `fo` columns):
+/// into `wf`, that block's part of the packed forward operand (k = the block's rows), and
+/// into `wt` (when given) the block transposed, packed as the back-propagation's operand.
+fn repack_rows(w: &[f32], rows: usize, fo: usize, wf: &mut [u16], wt: Option<&mut Vec<u16>>) {
+    bf16::pack_b_region(Operand::row_major(w, fo), 0, rows, 0, fo, rows, fo, wf);
+    if let Some(wt) = wt {
+        bf16::pack_b(Operand::transposed(w, fo), fo, rows, wt);
     }
 }
 
@@ -277,6 +437,15 @@ struct Trainer {
     /// One gradient panel buffer per worker.
     panels: Vec<std::sync::Mutex<Vec<f32>>>,
     grad_b: Vec<f32>,
+    /// bf16 only: packed activations (forward), the delta as left and right operand, the
+    /// layer input transposed (weight gradient), and per layer and block of
+    /// [`kernels::COL_BLOCK`] rows of W, those rows transposed as the right operand of the
+    /// back-propagated delta (the whole of `W^T` in column panels).
+    pa: Vec<u16>,
+    pd_a: Vec<u16>,
+    pd_b: Vec<u16>,
+    pat: Vec<u16>,
+    wt_panels: Vec<Vec<Vec<u16>>>,
     m_w: Vec<Vec<f32>>,
     v_w: Vec<Vec<f32>>,
     m_b: Vec<Vec<f32>>,
@@ -288,9 +457,12 @@ impl Predictor for Mlp {
     fn fit(&mut self, x: MatRef<'_>, y: &[f32], rng: &mut SeedRng) -> Result<()> {
         // A failed fit leaves the model unfitted, never the previous fit.
         self.layers.clear();
+        self.packed.clear();
         self.loss_curve.clear();
         self.steps = 0;
         self.config.validate()?;
+        self.kernel = self.config.precision.kernel();
+        super::record_kernel(self.config.precision.kernel_label());
         let (n, d) = (x.rows, x.cols);
         if n == 0 || y.len() != n {
             bail!("mlp: {} rows but {} targets", n, y.len());
@@ -325,6 +497,11 @@ impl Predictor for Mlp {
                 .map(|_| std::sync::Mutex::new(vec![0f32; kernels::COL_BLOCK * widest]))
                 .collect(),
             grad_b: vec![0f32; widest],
+            pa: Vec::new(),
+            pd_a: Vec::new(),
+            pd_b: Vec::new(),
+            pat: Vec::new(),
+            wt_panels: Vec::new(),
             m_w: self
                 .layers
                 .iter()
@@ -339,6 +516,9 @@ impl Predictor for Mlp {
             v_b: self.layers.iter().map(|l| vec![0f32; l.b.len()]).collect(),
             t: 0,
         };
+        if self.kernel.is_some() {
+            self.pack_all(&mut tr);
+        }
         let mut idx: Vec<usize> = (0..n).collect();
         let mut yb = vec![0f32; batch];
         let mut best_loss = f64::INFINITY;
@@ -359,14 +539,14 @@ impl Predictor for Mlp {
                 for l in 0..nl {
                     let layer = &self.layers[l];
                     let (lo, hi) = tr.acts.split_at_mut(l + 1);
-                    kernels::matmul_blocked(
+                    layer_forward(
+                        layer,
+                        self.packed_layer(l),
+                        l + 1 == nl,
+                        &lo[l][..bs * layer.fan_in],
                         &mut hi[0][..bs * layer.fan_out],
                         bs,
-                        layer.fan_out,
-                        layer.fan_in,
-                        Operand::row_major(&lo[l][..bs * layer.fan_in], layer.fan_in),
-                        Operand::row_major(&layer.w, layer.fan_out),
-                        Epilogue::BiasAct(&layer.b, l + 1 < nl),
+                        &mut tr.pa,
                         threads,
                     );
                 }
@@ -397,6 +577,7 @@ impl Predictor for Mlp {
                 };
                 let mut sumsq = 0f64;
                 let mut cur = 0usize;
+                let kernel = self.kernel;
                 for l in (0..nl).rev() {
                     let layer = &mut self.layers[l];
                     let (fi, fo) = (layer.fan_in, layer.fan_out);
@@ -419,43 +600,113 @@ impl Predictor for Mlp {
                     let dprev_blocks =
                         (l > 0).then(|| ColumnBlocks::new(&mut dprev[..bs * fi], bs, fi));
                     let rb = kernels::COL_BLOCK;
+                    // bf16: the delta as left operand (back-propagation) and right operand
+                    // (weight gradient, k = batch rows), the layer input transposed.
+                    let packs = kernel.map(|k| {
+                        let pd_a = (l > 0).then(|| {
+                            bf16::pack_a(Operand::row_major(dcur, fo), bs, fo, &mut tr.pd_a)
+                        });
+                        let pd_b = bf16::pack_b(Operand::row_major(dcur, fo), bs, fo, &mut tr.pd_b);
+                        let pat = bf16::pack_a(Operand::transposed(act, fi), fi, bs, &mut tr.pat);
+                        (k, pd_a, pd_b, pat)
+                    });
+                    let nblocks = fi.div_ceil(rb);
+                    let mut bf_parts: Vec<Option<(&mut [u16], &mut Vec<u16>)>> = match kernel {
+                        Some(_) => {
+                            let np = bf16::b_shape(fi, fo).1;
+                            self.packed[l]
+                                .chunks_mut(rb * np)
+                                .zip(tr.wt_panels[l].iter_mut())
+                                .map(Some)
+                                .collect()
+                        }
+                        None => (0..nblocks).map(|_| None).collect(),
+                    };
+                    assert_eq!(bf_parts.len(), nblocks, "packed weight blocks");
                     let items: Vec<_> = layer
                         .w
                         .chunks_mut(rb * fo)
                         .zip(tr.m_w[l].chunks_mut(rb * fo))
                         .zip(tr.v_w[l].chunks_mut(rb * fo))
+                        .zip(bf_parts.drain(..))
                         .enumerate()
                         .collect();
                     let parts = kernels::map_tasks(
                         threads,
                         items,
                         |w| tr.panels[w].lock().unwrap(),
-                        |buf, (p, ((w, m), v))| {
+                        |buf, (p, (((w, m), v), bf))| {
                             let (r0, rows) = (p * rb, w.len() / fo);
-                            if let Some(db) = &dprev_blocks {
-                                // SAFETY: only this task writes columns r0..r0 + rows.
-                                unsafe {
-                                    db.matmul(
-                                        r0,
+                            let g = &mut buf[..rows * fo];
+                            match (&packs, &bf) {
+                                (Some((k, pd_a, pd_b, pat)), Some((_, panel))) => {
+                                    if let (Some(db), Some(pd_a)) = (&dprev_blocks, pd_a) {
+                                        let (kp, np) = bf16::b_shape(fo, rows);
+                                        let wt = PackedB {
+                                            data: panel,
+                                            kp,
+                                            np,
+                                        };
+                                        // SAFETY: only this task writes columns r0..r0 + rows;
+                                        // the kernel was checked by `Precision::kernel`.
+                                        unsafe {
+                                            db.matmul_bf16(
+                                                r0,
+                                                rows,
+                                                *k,
+                                                *pd_a,
+                                                wt,
+                                                0,
+                                                Epilogue::ReluMask(act),
+                                            )
+                                        };
+                                    }
+                                    let pat: PackedA<'_> = *pat;
+                                    // SAFETY: g holds rows x fo values; kernel available.
+                                    unsafe {
+                                        bf16::gemm(
+                                            *k,
+                                            pat,
+                                            r0,
+                                            *pd_b,
+                                            0,
+                                            rows,
+                                            fo,
+                                            g.as_mut_ptr(),
+                                            fo,
+                                        )
+                                    };
+                                }
+                                _ => {
+                                    if let Some(db) = &dprev_blocks {
+                                        // SAFETY: only this task writes columns r0..r0 + rows.
+                                        unsafe {
+                                            db.matmul(
+                                                r0,
+                                                rows,
+                                                fo,
+                                                Operand::row_major(dcur, fo),
+                                                Operand::transposed(w, fo),
+                                                Epilogue::ReluMask(act),
+                                            )
+                                        };
+                                    }
+                                    kernels::matmul(
+                                        g,
                                         rows,
                                         fo,
+                                        bs,
+                                        Operand::transposed(&act[r0..], fi),
                                         Operand::row_major(dcur, fo),
-                                        Operand::transposed(w, fo),
-                                        Epilogue::ReluMask(act),
-                                    )
-                                };
+                                        gemm::Parallelism::None,
+                                    );
+                                }
                             }
-                            let g = &mut buf[..rows * fo];
-                            kernels::matmul(
-                                g,
-                                rows,
-                                fo,
-                                bs,
-                                Operand::transposed(&act[r0..], fi),
-                                Operand::row_major(dcur, fo),
-                                gemm::Parallelism::None,
-                            );
-                            kernels::adam::<true>(w, m, v, g, step)
+                            let ss = kernels::adam::<true>(w, m, v, g, step);
+                            if let Some((wf, panel)) = bf {
+                                repack_rows(w, rows, fo, wf, (l > 0).then_some(panel));
+                            }
+                            ss
                         },
                     );
                     for p in parts {
@@ -500,7 +751,7 @@ impl Predictor for Mlp {
             return out;
         }
         let threads = self.threads.0.max(1);
-        let new_scratch = |_| [Vec::new(), Vec::new()];
+        let new_scratch = |_| Scratch::default();
         if x.rows <= PREDICT_CHUNK {
             let mut s = new_scratch(0);
             self.forward_chunk(x.data, x.rows, &mut out, &mut s, threads);
@@ -534,17 +785,22 @@ mod tests {
         }
     }
 
+    type Split = (Matrix, Vec<f32>, Matrix, Vec<f64>, Matrix, SeedRng);
+
+    /// The synthetic space of `seed` (also returned whole) split into 400 training and 2,000
+    /// held-out cells, with the split's random stream.
+    fn synthetic_split(seed: u64) -> Split {
+        let (x, y) = nb201_like(seed);
+        let mut rng = crate::rng::stream("mlp-test", seed, "split");
+        let (tr, te) = split(15_625, 400, 2_000, &mut rng);
+        let ytr = tr.iter().map(|&i| y[i as usize]).collect::<Vec<_>>();
+        let yte: Vec<f64> = te.iter().map(|&i| y[i as usize] as f64).collect();
+        (x.gather(&tr), ytr, x.gather(&te), yte, x, rng)
+    }
+
     #[test]
     fn learns_a_synthetic_nb201_like_target() {
-        let (x, y) = nb201_like(0);
-        let mut rng = crate::rng::stream("mlp-test", 0, "split");
-        let (tr, te) = split(15_625, 400, 2_000, &mut rng);
-        let (xtr, ytr) = (
-            x.gather(&tr),
-            tr.iter().map(|&i| y[i as usize]).collect::<Vec<_>>(),
-        );
-        let xte = x.gather(&te);
-        let yte: Vec<f64> = te.iter().map(|&i| y[i as usize] as f64).collect();
+        let (xtr, ytr, xte, yte, _, mut rng) = synthetic_split(0);
         let mut m = Mlp::new(small(vec![64, 64], 100), Threads::ONE);
         m.fit(xtr.view(), &ytr, &mut rng).unwrap();
         let p: Vec<f64> = m.predict(xte.view()).iter().map(|&v| v as f64).collect();
@@ -859,6 +1115,111 @@ mod tests {
             .iter()
             .zip(&c.0)
             .all(|(p, q)| p.to_bits() == q.to_bits()));
+    }
+
+    /// bf16 on each kernel this machine has (skipped with a message otherwise): fits and ranks
+    /// the synthetic space about as well as f32, its weights stay close to the f32 fit's, and
+    /// fit and prediction are bit-identical for 1 and 2 threads. Without any bf16 kernel,
+    /// `precision = "bf16"` must give exactly the f32 results (the fallback).
+    #[test]
+    fn bf16_fits_ranks_and_is_thread_independent() {
+        let (xtr, ytr, xte, yte, x, _) = synthetic_split(6);
+        let fit = |precision: Precision, t: usize| {
+            let cfg = MlpConfig {
+                precision,
+                ..small(vec![64, 64], 60)
+            };
+            let mut m = Mlp::new(cfg, Threads(t));
+            m.fit(xtr.view(), &ytr, &mut crate::rng::stream("t", 0, "bf16"))
+                .unwrap();
+            m
+        };
+        let tau_of = |m: &Mlp| {
+            let p: Vec<f64> = m.predict(xte.view()).iter().map(|&v| v as f64).collect();
+            kendall_tau_b(&p, &yte)
+        };
+        let f32_model = fit(Precision::F32, 1);
+        let tau32 = tau_of(&f32_model);
+        let mut ran = 0;
+        for (precision, kernel) in [
+            (Precision::Bf16Amx, Bf16Kernel::Amx),
+            (Precision::Bf16Avx512, Bf16Kernel::Avx512Bf16),
+        ] {
+            if !kernel.available() {
+                eprintln!("SKIPPED: {} not available on this machine", kernel.name());
+                continue;
+            }
+            ran += 1;
+            let m1 = fit(precision, 1);
+            assert_eq!(m1.bf16_kernel(), Some(kernel));
+            let tau = tau_of(&m1);
+            eprintln!("{}: held-out tau {tau:.4} (f32 {tau32:.4})", kernel.name());
+            assert!(tau > 0.6, "{}: held-out Kendall tau {tau}", kernel.name());
+            assert!(
+                (tau - tau32).abs() < 0.05,
+                "{}: tau {tau} vs f32 {tau32}",
+                kernel.name()
+            );
+            // The first layer's weights moved like the f32 fit's (same seed, same batches).
+            let (w16, w32) = (m1.parameters()[0].0, f32_model.parameters()[0].0);
+            let diff = w16
+                .iter()
+                .zip(w32)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(
+                diff < 0.1,
+                "{}: max weight difference {diff}",
+                kernel.name()
+            );
+            let m2 = fit(precision, 2);
+            assert_eq!(m1.loss_curve(), m2.loss_curve());
+            // More than one prediction chunk, spread over the workers.
+            let big = x.view().slice_rows(0, 5_000);
+            let (p1, p2) = (m1.predict(big), m2.predict(big));
+            assert!(p1.iter().zip(&p2).all(|(a, b)| a.to_bits() == b.to_bits()));
+            // Prediction really ran in bf16: not the f32 forward pass of the same weights.
+            let mut as_f32 = Mlp::new(small(vec![64, 64], 60), Threads::ONE);
+            as_f32.layers = m1.layers.clone();
+            assert_ne!(as_f32.predict(big), p1);
+        }
+        if Bf16Kernel::best().is_none() {
+            let m = fit(Precision::Bf16, 1);
+            assert_eq!(m.bf16_kernel(), None);
+            assert_eq!(m.loss_curve(), f32_model.loss_curve());
+            assert_eq!(m.predict(xte.view()), f32_model.predict(xte.view()));
+            eprintln!("no bf16 kernel: checked the f32 fallback only");
+        } else {
+            assert!(ran > 0);
+        }
+    }
+
+    #[test]
+    fn precision_parses_and_defaults_to_f32() {
+        let c: MlpConfig = toml::from_str("precision = \"bf16\"").unwrap();
+        assert_eq!(c.precision, Precision::Bf16);
+        assert!(
+            c.validate().is_ok(),
+            "plain bf16 never fails: it falls back"
+        );
+        let d = MlpConfig::default();
+        assert_eq!(d.precision, Precision::F32);
+        // f32 is not written out, so specs and run ids from before the option are unchanged.
+        assert!(!toml::to_string(&d).unwrap().contains("precision"));
+        let e = toml::from_str::<MlpConfig>("precision = \"fp16\"").unwrap_err();
+        assert!(e.to_string().contains("fp16"), "{e}");
+        for (p, k) in [
+            (Precision::Bf16Amx, Bf16Kernel::Amx),
+            (Precision::Bf16Avx512, Bf16Kernel::Avx512Bf16),
+        ] {
+            match p.validate() {
+                Ok(()) => assert!(k.available()),
+                Err(e) => {
+                    assert!(!k.available());
+                    assert!(e.to_string().contains("lacks"), "{e}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! runner records. The `predictors` benchmark shows both modes (`alone` vs
 //! `2 runs x Threads(1)`).
 
+pub mod bf16;
 mod flat_tree;
 pub mod forest;
 pub mod gbdt;
@@ -28,6 +29,28 @@ pub mod mlp;
 pub mod ridge;
 
 pub use kernels::kernel_name;
+
+thread_local! {
+    static KERNELS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Notes that a predictor fitted on this thread ran the GEMM kernel `label` (see
+/// [`take_kernels`]).
+pub(crate) fn record_kernel(label: String) {
+    KERNELS.with(|k| {
+        let mut k = k.borrow_mut();
+        if !k.contains(&label) {
+            k.push(label);
+        }
+    });
+}
+
+/// The GEMM kernels (precision and instruction family) that predictors fitted on this thread
+/// ran since the last call, joined with `"; "` (empty when none), and forgets them. The
+/// runner calls it around each run, whose searcher fits its predictors on the run's thread.
+pub fn take_kernels() -> String {
+    KERNELS.with(|k| std::mem::take(&mut *k.borrow_mut()).join("; "))
+}
 
 use crate::matrix::MatRef;
 use crate::rng::SeedRng;

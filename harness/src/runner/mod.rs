@@ -11,6 +11,7 @@
 pub mod benchmarks;
 pub mod observer;
 pub mod open_domain;
+pub mod plan;
 pub mod spec;
 
 pub use benchmarks::{BenchmarkSet, LoadedBenchmark};
@@ -400,6 +401,8 @@ fn run_job_with(
         budget: spec.budget,
     };
     let mut searcher = registry.build(&job.method.method, &job.method.params, &info)?;
+    // Forget kernels noted by earlier work on this thread; the searcher fits on it.
+    crate::predictor::take_kernels();
     let mut search_rng = rng::stream(&job.entry, job.seed, "search");
     let mut observer = DiagnosticsObserver::new(&view.search_mean, diagnostics).record(
         opts.record_rankings,
@@ -536,6 +539,7 @@ fn run_job_with(
         search_optimum_cells: search_opt_cells.len(),
         report_optimum_cells: report_opt_cells.len(),
         code_fingerprint: opts.code_fingerprint.clone(),
+        predictor_kernel: crate::predictor::take_kernels(),
     };
     Ok(RunTrace {
         meta,

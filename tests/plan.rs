@@ -1,0 +1,160 @@
+//! `weaknas run SPEC --plan` on the real NAS-Bench-201 data (imported from ../shared/data into
+//! a temporary $WEAKNAS_HOME): the printed plan, and the Slurm job-array script it writes, run
+//! through a stand-in `sbatch` (array tasks one after another on this machine, then the merge
+//! job), after which the merged directory holds every run of the spec.
+
+use assert_cmd::Command;
+use std::path::Path;
+use weaknas_harness::testdata::shared_data_or_skip;
+
+fn weaknas(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("weaknas").unwrap();
+    c.env("WEAKNAS_HOME", home).env("WEAKNAS_LOG", "warn");
+    c
+}
+
+const SPEC: &str = r#"
+name = "plan"
+seeds = "0..2"
+budget = 20
+[[benchmark]]
+benchmark = "nb201"
+dataset = "cifar10"
+search = "cifar10-valid/x-valid@200"
+report = "cifar10/ori-test@200"
+[[method]]
+name = "WeakNAS"
+method = "weaknas"
+params = { predictor = { type = "mlp", hidden = [16], max_iter = 20 } }
+[[method]]
+name = "Random search"
+method = "random"
+"#;
+
+/// Stand-in for Slurm's sbatch: logs its arguments to $SBATCH_LOG; `--wrap CMD` runs CMD;
+/// a script runs once per task of its `#SBATCH --array=A-B` line with SLURM_ARRAY_TASK_ID set
+/// (one after another, so a later dependent job finds them done); prints a job id.
+const SBATCH: &str = r#"#!/bin/sh
+echo "$*" >> "$SBATCH_LOG"
+wrap=""; script=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --wrap) shift; wrap="$1";;
+    --wrap=*) wrap="${1#--wrap=}";;
+    --*) ;;
+    *) script="$1";;
+  esac
+  shift
+done
+if [ -n "$wrap" ]; then sh -c "$wrap" || exit 1; echo 43; exit 0; fi
+range=$(sed -n 's/^#SBATCH --array=//p' "$script")
+i=${range%-*}; last=${range#*-}
+while [ "$i" -le "$last" ]; do
+  SLURM_ARRAY_TASK_ID=$i sh "$script" || exit 1
+  i=$((i + 1))
+done
+echo 42
+"#;
+
+#[test]
+fn plan_prints_estimates_and_its_slurm_script_runs_and_merges() {
+    let Some(data) = shared_data_or_skip("nasbench201") else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    weaknas(home.path())
+        .args(["data", "import", "nb201-csv"])
+        .arg(&data)
+        .assert()
+        .success();
+    let spec = work.path().join("plan.toml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let out = work.path().join("out");
+    let script = work.path().join("array.sh");
+
+    // A target no run fits in: one run per shard (4 shards).
+    let o = weaknas(home.path())
+        .arg("run")
+        .arg(&spec)
+        .args(["--plan", "--plan-wall", "0.001s", "--plan-cores", "1"])
+        .arg("--out")
+        .arg(&out)
+        .arg("--slurm-script")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("4 runs"), "{text}");
+    assert!(text.contains("MLP model: 3 fits"), "{text}");
+    assert!(text.contains("one real run timed"), "{text}");
+    assert!(text.contains("--shard I/4"), "{text}");
+    assert!(!out.exists(), "--plan runs nothing");
+    let body = std::fs::read_to_string(&script).unwrap();
+    assert!(body.contains("#SBATCH --array=1-4"), "{body}");
+    assert!(
+        body.contains("--shard \"$SLURM_ARRAY_TASK_ID/4\""),
+        "{body}"
+    );
+
+    // A generous target: one shard.
+    let o = weaknas(home.path())
+        .arg("run")
+        .arg(&spec)
+        .args(["--plan", "--plan-wall", "100h"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--shard I/1"));
+
+    // Submit through the stand-in: 4 array tasks, then the merge.
+    let bin = work.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let sbatch = bin.join("sbatch");
+    std::fs::write(&sbatch, SBATCH).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let log = work.path().join("sbatch.log");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let o = std::process::Command::new("sh")
+        .arg(&script)
+        .env("PATH", path)
+        .env("SBATCH_LOG", &log)
+        .env("WEAKNAS_HOME", home.path())
+        .env("WEAKNAS_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(calls.lines().count(), 2, "{calls}");
+    assert!(calls
+        .lines()
+        .nth(1)
+        .unwrap()
+        .contains("--dependency=afterok:42"));
+    for i in 1..=4 {
+        assert!(out.join(format!("shard-{i}")).is_dir(), "shard {i} ran");
+    }
+    // The merged directory holds every run: running the spec there does nothing.
+    let o = weaknas(home.path())
+        .arg("run")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("4 runs, 4 already done, 0 ran"), "{text}");
+}
