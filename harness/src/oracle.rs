@@ -474,7 +474,7 @@ mod tests {
         assert_eq!(o.query(0).unwrap(), 2.0);
         assert_eq!(o.stopped_at(), None);
         let r = o.query_many(&[1, 3, 2]);
-        assert_eq!(r[0], Ok(3.0));
+        assert_eq!(r[0], Ok(2.0));
         assert_eq!(
             r[1],
             Ok(5.0),

@@ -4,15 +4,14 @@
 use crate::Section;
 use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};
-use weaknas_harness::trace::RunTrace;
-use weaknas_results::stats::holm;
 use weaknas_harness::runner::{BenchmarkSet, Spec};
+use weaknas_harness::trace::RunTrace;
 use weaknas_results::optimum::samples_to_optimum as samples_to_optimum_stats;
+use weaknas_results::stats::holm;
 use weaknas_results::{
-    optimum_stats_table, CsvData,
-    bundled_references, found_optimum, optimum_table, rank_methods, ranking_table, results_table,
-    summarize, two_sample, values_by_seed, verdict, BootstrapOptions, Measure, RunCurve, Table,
-    TableOptions, TestUsed, Verdict,
+    bundled_references, found_optimum, optimum_stats_table, optimum_table, rank_methods,
+    ranking_table, results_table, summarize, two_sample, values_by_seed, verdict, BootstrapOptions,
+    CsvData, Measure, RunCurve, Table, TableOptions, TestUsed, Verdict,
 };
 
 fn table(name: &str, title: &str, note: &str, table: Table) -> Section {
@@ -191,7 +190,12 @@ pub fn random_search_check(
         "closed_form_std",
         "inside_ci",
     ]);
-    let rows = summarize(curves, &[Measure::Report], grid, &BootstrapOptions::default());
+    let rows = summarize(
+        curves,
+        &[Measure::Report],
+        grid,
+        &BootstrapOptions::default(),
+    );
     for b in &spec.benchmarks {
         if b.is_open_domain() || b.contract.noise != weaknas_harness::oracle::NoiseModel::Mean {
             continue;
