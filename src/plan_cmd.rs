@@ -46,7 +46,7 @@ pub fn plan(args: &RunArgs) -> Result<ExitCode> {
             .unwrap_or(1)
     });
     let wall_s = plan::parse_duration(args.plan_wall.as_deref().unwrap_or("24h"))?;
-    let registry = crate::registry();
+    let registry = weaknas_baselines::registry();
     let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
     let mut rates: BTreeMap<String, MlpRates> = BTreeMap::new();
     let mut costs = Vec::with_capacity(jobs.len());
@@ -196,7 +196,7 @@ fn time_one_run(spec: &Spec, job: &runner::Job, benches: &BenchmarkSet) -> Resul
         ..RunOptions::default()
     };
     let before = plan::process_cpu_s();
-    let res = runner::run_spec(&one, &crate::registry(), benches, &sink, &opts);
+    let res = runner::run_spec(&one, &weaknas_baselines::registry(), benches, &sink, &opts);
     let cpu = plan::process_cpu_s() - before;
     let _ = std::fs::remove_dir_all(&dir);
     let summary = res?;
