@@ -163,6 +163,7 @@ pub fn run(args: ClaimsArgs) -> Result<()> {
                 e.extend(evidence(&args.out, &dest, p));
                 e
             };
+            let before = claims.len();
             match id.as_str() {
                 "nb201-table" => claims.extend(table_claims(
                     &curves,
@@ -196,6 +197,17 @@ pub fn run(args: ClaimsArgs) -> Result<()> {
                     "{}: unknown claim {other:?} (known: nb201-table, figure1, search-dynamics, samples-to-optimum, ablation-predictor, ablation-topn)",
                     path.display()
                 ),
+            }
+            if claims.len() == before {
+                claims.push(pending_claim(
+                    id,
+                    &spec.name,
+                    &format!(
+                        "the runs this claim compares ({weaknas} and the methods it is compared with) are not finished yet in {}: `weaknas run {}` resumes them",
+                        runs.display(),
+                        path.display()
+                    ),
+                ));
             }
         }
     }
