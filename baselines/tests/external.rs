@@ -328,3 +328,61 @@ fn external_runs_are_deterministic_resumable_and_content_addressed() {
         "command line"
     );
 }
+
+#[test]
+fn space_neighbours_mutation_statistics_rankings_and_repeats_reach_the_searcher() {
+    let set = synthetic_nb201();
+    let col = set
+        .get("nb201")
+        .unwrap()
+        .store
+        .column("cifar10-valid/x-valid@200")
+        .unwrap();
+    let means = col.means();
+    let mean = means.iter().sum::<f64>() / means.len() as f64;
+    let dir = tempfile::tempdir().unwrap();
+    let body = format!(
+        r#"
+cells, enc = s.space(encodings=True)
+assert len(cells) == s.space_size == 15625 and len(enc) == 15625, len(cells)
+assert len(enc[0]) == s.encoding_dim == 30 and sum(enc[0]) == 6
+assert s.cell_format == "nb201-arch-str" and cells[0].startswith("|none~0|")
+n = s.neighbours(cells[7])
+assert len(n) == 24 and cells[7] not in n
+assert s.mutate(cells[7]) in n
+mean, std, label = s.statistics()
+assert abs(mean - {mean}) < 1e-9 and std > 0 and "whole-space" in label, (mean, label)
+s.report_ranking(0, [float(-i) for i in range(len(cells))])
+vals = s.query(cells[:10], iteration=1)
+assert s.query(cells[:3], iteration=1) == vals[:3] and s.used == 10
+s.query(cells[10:s.budget], iteration=2)
+assert s.remaining == 0
+s.done()
+"#
+    );
+    let cmd = broken(dir.path(), "tour", &body);
+    let spec = spec("tour", "0..1", 25, &external("tour", &cmd, 30.0));
+    let out = tempfile::tempdir().unwrap();
+    let sink = JsonTraceSink::new(out.path());
+    let s = run_spec(&spec, &registry(), set, &sink, &RunOptions::default()).unwrap();
+    assert_eq!((s.ran, s.failed.len()), (1, 0), "{:#?}", s.failed);
+    let t = &sink.read_all().unwrap()[0];
+    assert_eq!(t.meta.repeats, 3);
+    let labels: Vec<(u32, bool)> = t.queries.iter().map(|q| (q.iteration, q.charged)).collect();
+    let mut want = vec![(1, true); 10];
+    want.extend([(1, false); 3]);
+    want.extend([(2, true); 15]);
+    assert_eq!(labels, want);
+    // The reported ranking became a diagnostics row, scored against the truth.
+    assert_eq!(t.iterations.len(), 1);
+    let it = &t.iterations[0];
+    assert_eq!((it.iteration, it.num_queried), (0, 0));
+    assert!(
+        it.kendall_all.is_finite() && it.kendall_all.abs() < 0.1,
+        "{it:?}"
+    );
+    assert_eq!(
+        it.hit_rate_top50, 0.0,
+        "none of cells 0..10 is in the synthetic top-50"
+    );
+}
