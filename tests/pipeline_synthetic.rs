@@ -214,19 +214,7 @@ fn reproduce_resume_and_stale_runs() {
         std::fs::read_to_string(out.join("tables/results.csv")).unwrap()
     );
     // A run recorded without a fingerprint (written before they existed) is "unknown".
-    let runs = out.join("runs");
-    let one = std::fs::read_dir(&runs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with(".queries.parquet"))
-        .unwrap();
-    let id = one
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .trim_end_matches(".queries.parquet")
-        .to_string();
+    let id = weaknas_results::list_runs(&out).unwrap()[0].clone();
     let mut t = weaknas_results::load_trace(&out, &id).unwrap();
     t.meta.code_fingerprint = String::new();
     weaknas_harness::trace::TraceSink::write(&weaknas_results::ParquetTraceSink::new(&out), &t)

@@ -7,6 +7,7 @@
 //! | `evolution` | [`evolution`] | regularized evolution (Real et al. 2019), NASLib defaults |
 //! | `strong-predictor` | [`strong_predictor`] | one predictor fitted once, its top cells queried |
 //! | `local-search` | [`local_search`] | local search with restarts (White et al.), naszilla defaults |
+//! | `external` | [`external`] | your own searcher, any language: a program speaking `docs/protocol.md` |
 //!
 //! # Adding a baseline
 //!
@@ -24,6 +25,7 @@
 //! natural iteration label their queries in blocks of [`ITERATION_BLOCK`].
 
 pub mod evolution;
+pub mod external;
 pub mod local_search;
 pub mod random;
 pub mod strong_predictor;
@@ -67,5 +69,10 @@ pub fn registry() -> Registry {
             local_search::KIND,
             "local search with random restarts (White et al.); naszilla defaults",
             local_search::build,
+        )
+        .add(
+            external::KIND,
+            "your own searcher in any language: a program speaking docs/protocol.md",
+            external::build,
         )
 }

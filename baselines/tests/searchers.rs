@@ -401,19 +401,22 @@ fn registry_builds_every_method_and_names_unknown_ones() {
             "random",
             "evolution",
             "strong-predictor",
-            "local-search"
+            "local-search",
+            "external"
         ]
     );
     let info = BuildInfo {
         space: "nb201".into(),
         budget: 1000,
     };
-    for k in &kinds {
+    // `external` has no default: it needs the searcher's command (tested in tests/external.rs).
+    for k in kinds.iter().filter(|k| **k != "external") {
         assert!(
             reg.build(k, &toml::Table::new(), &info).is_ok(),
             "{k} with defaults"
         );
     }
+    assert!(reg.build("external", &toml::Table::new(), &info).is_err());
     let err = reg
         .build("bananas", &toml::Table::new(), &info)
         .err()

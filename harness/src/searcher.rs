@@ -107,6 +107,29 @@ impl SearchContext<'_> {
 pub trait Searcher: Send {
     /// Runs the search to completion (normally until `ctx.oracle.remaining() == 0`).
     fn run(&mut self, ctx: &mut SearchContext<'_>) -> Result<()>;
+
+    /// Told by the runner, before [`Searcher::run`], which run this is (identity, seed,
+    /// where its log goes). Built-in searchers ignore it; an external searcher hands it on.
+    fn bind_run(&mut self, _run: &RunInfo) {}
+}
+
+/// Which run a searcher is about to execute (see [`Searcher::bind_run`]).
+#[derive(Clone, Debug, Default)]
+pub struct RunInfo {
+    /// Content address of the run.
+    pub run_id: String,
+    /// Method label from the spec.
+    pub method: String,
+    /// Benchmark name (`nb201`, ...).
+    pub benchmark: String,
+    /// Dataset label.
+    pub dataset: String,
+    /// Store key (or result field) of the search metric.
+    pub search_metric: String,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Where the searcher's own log (an external program's stderr) is kept, if anywhere.
+    pub log_path: Option<std::path::PathBuf>,
 }
 
 /// What a method builder knows about where it will run.

@@ -216,6 +216,10 @@ pub trait TraceSink: Send + Sync {
     fn is_done(&self, run_id: &str) -> Result<bool>;
     /// Stores a finished run atomically.
     fn write(&self, trace: &RunTrace) -> Result<()>;
+    /// Where a run's searcher log (an external searcher's stderr) is kept; `None`: nowhere.
+    fn log_path(&self, _run_id: &str) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// A sink writing one JSON file per run under `dir/runs/` (the harness's own; no polars).
@@ -265,6 +269,10 @@ impl TraceSink for JsonTraceSink {
     fn write(&self, trace: &RunTrace) -> Result<()> {
         let bytes = serde_json::to_vec(trace)?;
         crate::fsutil::atomic_write(&self.path(&trace.meta.run_id), &bytes)
+    }
+    /// `dir/logs/<run_id>.stderr`.
+    fn log_path(&self, run_id: &str) -> Option<PathBuf> {
+        Some(self.dir.join("logs").join(format!("{run_id}.stderr")))
     }
 }
 

@@ -43,19 +43,24 @@ pub fn store_frame(store: &BenchmarkStore) -> Result<DataFrame> {
 
 /// Writes [`store_frame`] to `path` atomically.
 pub fn export_store(store: &BenchmarkStore, path: &Path, format: ExportFormat) -> Result<()> {
-    let mut df = store_frame(store)?;
+    write_frame(&mut store_frame(store)?, path, format)
+        .with_context(|| format!("exporting the store to {}", path.display()))
+}
+
+/// Writes a frame to `path` atomically, as Parquet (zstd) or CSV.
+pub fn write_frame(df: &mut DataFrame, path: &Path, format: ExportFormat) -> Result<()> {
     let mut buf = Vec::new();
     match format {
         ExportFormat::Parquet => {
             ParquetWriter::new(&mut buf)
                 .with_compression(ParquetCompression::Zstd(None))
-                .finish(&mut df)?;
+                .finish(df)?;
         }
         ExportFormat::Csv => {
-            CsvWriter::new(&mut buf).finish(&mut df)?;
+            CsvWriter::new(&mut buf).finish(df)?;
         }
     }
-    atomic_write(path, &buf).with_context(|| format!("exporting the store to {}", path.display()))
+    atomic_write(path, &buf)
 }
 
 #[cfg(test)]

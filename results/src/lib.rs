@@ -1,7 +1,8 @@
 //! Results of weaknas-bench: the Parquet result store ([`sink`]), per-run curves
 //! ([`curves`]), aggregation over seeds and tasks ([`aggregate`]), statistics ([`stats`]),
 //! method rankings ([`ranking`]), tables ([`table`], [`report`]) with published numbers
-//! ([`reference`]), comparisons of two result sets ([`compare`]), store export ([`export`])
+//! ([`reference`]), comparisons of two result sets ([`compare`]), store export ([`export`]),
+//! tidy per-query export of results ([`tidy`])
 //! and plain data for figures ([`figures`]).
 //!
 //! Typical use:
@@ -35,6 +36,7 @@ pub mod report;
 pub mod sink;
 pub mod stats;
 pub mod table;
+pub mod tidy;
 
 pub use aggregate::{
     curves_frame, found_optimum, group_curves, summarize, summarize_across_tasks, summary_frame,
@@ -58,8 +60,9 @@ pub use report::{
     across_tasks_table, optimum_table, reference_table, results_table, CellFormat, TableOptions,
 };
 pub use sink::{
-    iterations_frame, list_runs, load_meta, load_trace, load_traces, queries_frame, rankings_frame,
-    scan_iterations, scan_queries, scan_rankings, ParquetTraceSink,
+    iterations_frame, legacy_runs, list_runs, load_meta, load_trace, load_traces, migrate_layout,
+    queries_frame, rankings_frame, scan_iterations, scan_queries, scan_rankings, ParquetTraceSink,
 };
 pub use stats::{BootstrapOptions, Describe};
 pub use table::{CsvData, Table};
+pub use tidy::{export_results, tidy_frame, CellCatalog};

@@ -5,14 +5,14 @@
 //! kept once after checking that both copies agree on every query (wall-clock times aside);
 //! copies that disagree are an error naming the run, and nothing is overwritten. Files are
 //! copied atomically, query file last, so an interrupted merge never leaves a run that looks
-//! done. Open-domain evaluation journals (`evaluations/*/journal.jsonl`) are merged by
+//! done; they land in the split layout whatever the source's layout (legacy directories
+//! merge as they are). Open-domain evaluation journals (`evaluations/*/journal.jsonl`) are merged by
 //! evaluation key.
 
 use crate::sink::{list_runs, load_trace, ParquetTraceSink};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use weaknas_harness::evaluator::journal::EvalJournal;
-use weaknas_harness::fsutil::atomic_write;
 use weaknas_harness::trace::RunTrace;
 
 /// What a merge did.
@@ -67,17 +67,7 @@ pub fn merge_results(into: &Path, from: &Path) -> Result<MergeSummary> {
             s.duplicates += 1;
             continue;
         }
-        for (a, b) in [
-            (src.iterations_path(&id), dst.iterations_path(&id)),
-            (src.rankings_path(&id), dst.rankings_path(&id)),
-            (src.queries_path(&id), dst.queries_path(&id)),
-        ] {
-            if a.is_file() {
-                let bytes =
-                    std::fs::read(&a).with_context(|| format!("reading {}", a.display()))?;
-                atomic_write(&b, &bytes)?;
-            }
-        }
+        dst.copy_run_from(&src, &id)?;
         s.added += 1;
     }
     let ev = from.join("evaluations");

@@ -1,6 +1,12 @@
-//! The Parquet result store: [`ParquetTraceSink`] writes each run as two Parquet files under
-//! `DIR/runs/`; [`load_traces`] reads them back; [`scan_queries`] and [`scan_iterations`] give
-//! lazy polars scans over every run (schema in `results/README.md`).
+//! The Parquet result store: [`ParquetTraceSink`] writes each run as three Parquet files, one
+//! per kind, under `DIR/runs/{queries,iterations,rankings}/<run id>.parquet` (so
+//! `pd.read_parquet("DIR/runs/queries")` reads every run's queries); [`load_traces`] reads
+//! them back; [`scan_queries`] and [`scan_iterations`] give lazy polars scans over every run
+//! (schema in `results/README.md`).
+//!
+//! Directories written before the split (the legacy layout,
+//! `DIR/runs/<run id>.{queries,iterations,rankings}.parquet`) are read, resumed and merged as
+//! they are; [`migrate_layout`] moves their runs into the split layout atomically.
 
 use anyhow::{anyhow, bail, Context, Result};
 use polars::prelude::*;
@@ -9,19 +15,18 @@ use std::path::{Path, PathBuf};
 use weaknas_harness::fsutil::atomic_write;
 use weaknas_harness::trace::{IterationRow, QueryRow, RankedCell, RunMeta, RunTrace, TraceSink};
 
-/// Parquet key-value metadata key holding the run's [`RunMeta`] as JSON (both files).
+/// Parquet key-value metadata key holding the run's [`RunMeta`] as JSON (every file).
 pub const META_KEY: &str = "weaknas.run_meta";
-/// Suffix of a run's query file (the file whose presence marks a run done).
+/// The three kinds of run file, in write order (the query file, last, marks a run done).
+pub const KINDS: [&str; 3] = ["iterations", "rankings", "queries"];
+/// Suffix of a run's query file in the legacy layout.
 pub const QUERIES_SUFFIX: &str = ".queries.parquet";
-/// Suffix of a run's iteration file.
-pub const ITERATIONS_SUFFIX: &str = ".iterations.parquet";
-/// Suffix of a run's recorded-rankings file.
-pub const RANKINGS_SUFFIX: &str = ".rankings.parquet";
 
-/// A [`TraceSink`] storing each run as `DIR/runs/<run_id>.iterations.parquet`, then
-/// `DIR/runs/<run_id>.rankings.parquet` (recorded rankings, possibly empty), then
-/// `DIR/runs/<run_id>.queries.parquet`, each written atomically (temporary file + rename).
-/// The query file is written last, so a run killed before it is not [`is_done`].
+/// A [`TraceSink`] storing each run as `DIR/runs/iterations/<run_id>.parquet`, then
+/// `DIR/runs/rankings/<run_id>.parquet` (recorded rankings, possibly empty), then
+/// `DIR/runs/queries/<run_id>.parquet`, each written atomically (temporary file + rename).
+/// The query file is written last, so a run killed before it is not [`is_done`]. Runs of
+/// the legacy layout count as done and are read where they are.
 ///
 /// [`is_done`]: TraceSink::is_done
 #[derive(Clone, Debug)]
@@ -40,18 +45,86 @@ impl ParquetTraceSink {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
-    /// Path of a run's query file.
+    /// Path of a run's file of `kind` (one of [`KINDS`]) in the split layout.
+    pub fn path(&self, kind: &str, run_id: &str) -> PathBuf {
+        runs_dir(&self.dir)
+            .join(kind)
+            .join(format!("{run_id}.parquet"))
+    }
+    /// Path of a run's file of `kind` in the legacy layout.
+    pub fn legacy_path(&self, kind: &str, run_id: &str) -> PathBuf {
+        runs_dir(&self.dir).join(format!("{run_id}.{kind}.parquet"))
+    }
+    /// Where a run's file of `kind` is: the split layout, unless the run is stored only in
+    /// the legacy layout.
+    pub fn located(&self, kind: &str, run_id: &str) -> PathBuf {
+        if !self.path("queries", run_id).is_file() && self.legacy_path("queries", run_id).is_file()
+        {
+            self.legacy_path(kind, run_id)
+        } else {
+            self.path(kind, run_id)
+        }
+    }
+    /// Path of a run's query file (where it is stored, or will be).
     pub fn queries_path(&self, run_id: &str) -> PathBuf {
-        runs_dir(&self.dir).join(format!("{run_id}{QUERIES_SUFFIX}"))
+        self.located("queries", run_id)
     }
-    /// Path of a run's iteration file.
+    /// Path of a run's iteration file (where it is stored, or will be).
     pub fn iterations_path(&self, run_id: &str) -> PathBuf {
-        runs_dir(&self.dir).join(format!("{run_id}{ITERATIONS_SUFFIX}"))
+        self.located("iterations", run_id)
     }
-    /// Path of a run's recorded-rankings file.
+    /// Path of a run's recorded-rankings file (where it is stored, or will be).
     pub fn rankings_path(&self, run_id: &str) -> PathBuf {
-        runs_dir(&self.dir).join(format!("{run_id}{RANKINGS_SUFFIX}"))
+        self.located("rankings", run_id)
     }
+    /// Copies a run's files from `from` into this directory's split layout (atomically, the
+    /// query file last), leaving `from` as it is.
+    pub fn copy_run_from(&self, from: &ParquetTraceSink, run_id: &str) -> Result<()> {
+        for kind in KINDS {
+            let src = from.located(kind, run_id);
+            if src.is_file() {
+                let bytes =
+                    std::fs::read(&src).with_context(|| format!("reading {}", src.display()))?;
+                atomic_write(&self.path(kind, run_id), &bytes)?;
+            }
+        }
+        Ok(())
+    }
+    /// Removes a run's legacy-layout files (query file first, so the run never looks done
+    /// with a part missing).
+    fn remove_legacy(&self, run_id: &str) -> Result<()> {
+        for kind in KINDS.iter().rev() {
+            let p = self.legacy_path(kind, run_id);
+            if p.is_file() {
+                std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+            }
+        }
+        Ok(())
+    }
+    /// Where a run's searcher log goes (`DIR/logs/<run_id>.stderr`).
+    pub fn log_file(&self, run_id: &str) -> PathBuf {
+        self.dir.join("logs").join(format!("{run_id}.stderr"))
+    }
+}
+
+/// Moves every legacy-layout run of `dir` into the split layout: each run's files are
+/// copied atomically (query file last), then its legacy files removed, so an interruption
+/// at any point loses nothing (a run present in both layouts is read from the split one).
+/// Returns the number of runs moved.
+pub fn migrate_layout(dir: &Path) -> Result<usize> {
+    let sink = ParquetTraceSink::new(dir);
+    let mut moved = 0;
+    for id in legacy_runs(dir)? {
+        if !sink.path("queries", &id).is_file() {
+            // Validate before moving: a corrupt run stays where it is, named in the error.
+            load_trace(dir, &id).with_context(|| format!("migrating run {id}"))?;
+            // Until its split query file exists, the run is located at its legacy paths.
+            sink.copy_run_from(&sink.clone(), &id)?;
+        }
+        sink.remove_legacy(&id)?;
+        moved += 1;
+    }
+    Ok(moved)
 }
 
 impl TraceSink for ParquetTraceSink {
@@ -67,15 +140,20 @@ impl TraceSink for ParquetTraceSink {
         let mut it = iterations_frame(trace)?;
         let bytes = parquet_bytes(&mut it, &meta_json)
             .with_context(|| format!("encoding iterations of run {id}"))?;
-        atomic_write(&self.iterations_path(id), &bytes)?;
+        atomic_write(&self.path("iterations", id), &bytes)?;
         let mut rk = rankings_frame(trace)?;
         let bytes = parquet_bytes(&mut rk, &meta_json)
             .with_context(|| format!("encoding rankings of run {id}"))?;
-        atomic_write(&self.rankings_path(id), &bytes)?;
+        atomic_write(&self.path("rankings", id), &bytes)?;
         let mut q = queries_frame(trace)?;
         let bytes = parquet_bytes(&mut q, &meta_json)
             .with_context(|| format!("encoding queries of run {id}"))?;
-        atomic_write(&self.queries_path(id), &bytes)
+        atomic_write(&self.path("queries", id), &bytes)?;
+        // A run redone (--force) over a legacy copy: the split copy is now the run.
+        self.remove_legacy(id)
+    }
+    fn log_path(&self, run_id: &str) -> Option<PathBuf> {
+        Some(self.log_file(run_id))
     }
 }
 
@@ -377,24 +455,37 @@ fn read_rankings(path: &Path) -> Result<(RunMeta, Vec<RankedCell>)> {
     Ok((meta, rows))
 }
 
-/// Ids of the complete runs in `dir` (those with a query file), sorted.
-pub fn list_runs(dir: &Path) -> Result<Vec<String>> {
-    let d = runs_dir(dir);
-    if !d.exists() {
+/// Ids of the complete runs of `dir` stored in the legacy layout, sorted.
+pub fn legacy_runs(dir: &Path) -> Result<Vec<String>> {
+    ids_in(&runs_dir(dir), QUERIES_SUFFIX)
+}
+
+/// File stems in `d` ending with `suffix` (temporary files of atomic writes skipped).
+fn ids_in(d: &Path, suffix: &str) -> Result<Vec<String>> {
+    if !d.is_dir() {
         return Ok(Vec::new());
     }
     let mut ids = Vec::new();
-    for e in std::fs::read_dir(&d).with_context(|| format!("listing {}", d.display()))? {
+    for e in std::fs::read_dir(d).with_context(|| format!("listing {}", d.display()))? {
         let name = e?.file_name();
         let Some(name) = name.to_str() else { continue };
         if name.starts_with('.') {
             continue; // temporary files of atomic writes
         }
-        if let Some(id) = name.strip_suffix(QUERIES_SUFFIX) {
+        if let Some(id) = name.strip_suffix(suffix) {
             ids.push(id.to_string());
         }
     }
     ids.sort();
+    Ok(ids)
+}
+
+/// Ids of the complete runs in `dir` (those with a query file, in either layout), sorted.
+pub fn list_runs(dir: &Path) -> Result<Vec<String>> {
+    let mut ids = ids_in(&runs_dir(dir).join("queries"), ".parquet")?;
+    ids.extend(legacy_runs(dir)?);
+    ids.sort();
+    ids.dedup();
     Ok(ids)
 }
 
@@ -454,18 +545,19 @@ pub fn load_traces(dir: &Path) -> Result<Vec<RunTrace>> {
         .collect()
 }
 
-fn scan(dir: &Path, suffix: &str) -> Result<LazyFrame> {
+fn scan(dir: &Path, kind: &str) -> Result<LazyFrame> {
     let ids = list_runs(dir)?;
     if ids.is_empty() {
         bail!(
-            "{}: no stored runs (*{QUERIES_SUFFIX})",
+            "{}: no stored runs (queries/*.parquet or *{QUERIES_SUFFIX})",
             runs_dir(dir).display()
         );
     }
+    let sink = ParquetTraceSink::new(dir);
     let scans = ids
         .iter()
         .map(|id| {
-            let p = runs_dir(dir).join(format!("{id}{suffix}"));
+            let p = sink.located(kind, id);
             let s = p
                 .to_str()
                 .ok_or_else(|| anyhow!("{}: path is not UTF-8", p.display()))?;
@@ -482,19 +574,19 @@ fn scan(dir: &Path, suffix: &str) -> Result<LazyFrame> {
 /// A lazy scan of the queries of every complete run in `dir` (one row per query, meta
 /// columns repeated on every row).
 pub fn scan_queries(dir: &Path) -> Result<LazyFrame> {
-    scan(dir, QUERIES_SUFFIX)
+    scan(dir, "queries")
 }
 
 /// A lazy scan of the per-iteration diagnostics of every complete run in `dir` (iteration
 /// files of runs killed before their query file was written are left out).
 pub fn scan_iterations(dir: &Path) -> Result<LazyFrame> {
-    scan(dir, ITERATIONS_SUFFIX)
+    scan(dir, "iterations")
 }
 
 /// A lazy scan of the recorded rankings of every complete run in `dir` (all runs must have
 /// a rankings file, i.e. be written by this version of the sink).
 pub fn scan_rankings(dir: &Path) -> Result<LazyFrame> {
-    scan(dir, RANKINGS_SUFFIX)
+    scan(dir, "rankings")
 }
 
 #[cfg(test)]
@@ -555,13 +647,94 @@ mod tests {
         // rewriting the same run is idempotent
         sink.write(&runs[0]).unwrap();
         assert_eq!(list_runs(d.path()).unwrap().len(), 2);
-        // no temporary files are left behind
-        let names: Vec<String> = std::fs::read_dir(d.path().join("runs"))
+        // one directory per kind, one file per run, no temporary files left behind
+        for kind in KINDS {
+            let names: Vec<String> = std::fs::read_dir(d.path().join("runs").join(kind))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            assert_eq!(names.len(), 2, "{kind}: {names:?}");
+            assert!(names
+                .iter()
+                .all(|n| !n.starts_with('.') && n.ends_with(".parquet")));
+        }
+    }
+
+    /// Moves a run written by the sink to the legacy layout (as the old binary wrote it).
+    fn to_legacy(sink: &ParquetTraceSink, id: &str) {
+        for kind in KINDS {
+            std::fs::rename(sink.path(kind, id), sink.legacy_path(kind, id)).unwrap();
+        }
+    }
+
+    #[test]
+    fn legacy_layout_is_read_resumed_merged_and_migrated() {
+        let d = tempfile::tempdir().unwrap();
+        let sink = ParquetTraceSink::new(d.path());
+        let runs = sample();
+        for t in &runs {
+            sink.write(t).unwrap();
+        }
+        let (a, b) = (&runs[0].meta.run_id, &runs[1].meta.run_id);
+        to_legacy(&sink, a);
+        to_legacy(&sink, b);
+        assert!(!d
+            .path()
+            .join("runs/queries")
+            .join(format!("{a}.parquet"))
+            .exists());
+        // Read and resumed where it is.
+        assert!(sink.is_done(a).unwrap() && sink.is_done(b).unwrap());
+        let back = load_traces(d.path()).unwrap();
+        assert!(runs.iter().zip(&back).all(|(x, y)| same(x, y)));
+        assert_eq!(
+            scan_queries(d.path()).unwrap().collect().unwrap().height(),
+            37
+        );
+        // A mixed directory: one run rewritten (as --force does) lands in the split layout
+        // and its legacy copy goes.
+        sink.write(&runs[1]).unwrap();
+        assert!(!sink.legacy_path("queries", b).exists());
+        assert_eq!(list_runs(d.path()).unwrap().len(), 2);
+        assert_eq!(
+            scan_rankings(d.path()).unwrap().collect().unwrap().height(),
+            3
+        );
+        // Merged into a new directory: split layout there, the source untouched.
+        let m = tempfile::tempdir().unwrap();
+        let s = crate::merge::merge_results(m.path(), d.path()).unwrap();
+        assert_eq!(s.added, 2);
+        let msink = ParquetTraceSink::new(m.path());
+        assert!(legacy_runs(m.path()).unwrap().is_empty());
+        assert!(msink.path("queries", a).is_file() && sink.legacy_path("queries", a).is_file());
+        assert!(load_traces(m.path())
             .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        assert_eq!(names.len(), 6, "{names:?}");
-        assert!(names.iter().all(|n| !n.starts_with('.')));
+            .iter()
+            .zip(&runs)
+            .all(|(x, y)| same(x, y)));
+        // Merging a legacy run into a directory that has it in the split layout: a duplicate.
+        assert_eq!(
+            crate::merge::merge_results(m.path(), d.path())
+                .unwrap()
+                .duplicates,
+            2
+        );
+        // Migrated in place: nothing lost, nothing legacy left, same traces.
+        assert_eq!(migrate_layout(d.path()).unwrap(), 1);
+        assert!(legacy_runs(d.path()).unwrap().is_empty());
+        assert!(load_traces(d.path())
+            .unwrap()
+            .iter()
+            .zip(&runs)
+            .all(|(x, y)| same(x, y)));
+        // An interrupted migration (split copy written, legacy copy still there) finishes.
+        sink.write(&runs[0]).unwrap();
+        for kind in KINDS {
+            std::fs::copy(sink.path(kind, a), sink.legacy_path(kind, a)).unwrap();
+        }
+        assert_eq!(list_runs(d.path()).unwrap().len(), 2);
+        assert_eq!(migrate_layout(d.path()).unwrap(), 1);
+        assert_eq!(load_traces(d.path()).unwrap().len(), 2);
     }
 
     #[test]
@@ -590,6 +763,9 @@ mod tests {
         std::fs::write(&p, b"not parquet").unwrap();
         let e = format!("{:#}", load_traces(d.path()).unwrap_err());
         assert!(e.contains("bad.queries.parquet"), "{e}");
+        let e = format!("{:#}", migrate_layout(d.path()).unwrap_err());
+        assert!(e.contains("bad.queries.parquet"), "{e}");
+        assert!(p.is_file(), "a corrupt legacy run is left where it is");
         assert!(ParquetTraceSink::new(d.path())
             .write(&{
                 let mut t = sample().remove(0);

@@ -408,13 +408,9 @@ impl CommandPool {
             .spawn()
             .with_context(|| format!("starting sh -c {cmd:?}"))?;
         let group = child.id() as i32;
-        if let Ok(mut r) = RUNNING.lock() {
-            r.insert(group);
-        }
+        track_process_group(group);
         let outcome = self.wait_for(&mut child, log_path);
-        if let Ok(mut r) = RUNNING.lock() {
-            r.remove(&group);
-        }
+        untrack_process_group(group);
         outcome
     }
 
@@ -540,7 +536,24 @@ pub fn terminate_running_commands(grace: Duration) -> usize {
     groups.len()
 }
 
-fn kill_group(child: &mut std::process::Child) {
+/// Registers the process group of a child started with `process_group(0)` so that
+/// [`terminate_running_commands`] stops it on an interrupt (external searchers use it too).
+pub fn track_process_group(group: i32) {
+    if let Ok(mut r) = RUNNING.lock() {
+        r.insert(group);
+    }
+}
+
+/// Forgets a process group registered with [`track_process_group`].
+pub fn untrack_process_group(group: i32) {
+    if let Ok(mut r) = RUNNING.lock() {
+        r.remove(&group);
+    }
+}
+
+/// Kills the process group a child leads (started with `process_group(0)`) and reaps the
+/// child.
+pub fn kill_group(child: &mut std::process::Child) {
     #[cfg(unix)]
     {
         // SAFETY: killpg on the group the child leads (process_group(0) above).

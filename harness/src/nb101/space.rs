@@ -12,7 +12,7 @@
 
 use super::encoding::{lifted_vertex, Nb101Encoding};
 use super::enumerate::{enumerate_space, CellRecord};
-use super::spec::{ModelSpec, Op};
+use super::spec::{ModelSpec, Op, SpecError};
 use super::{MAX_VERTICES, NUM_CELLS};
 use crate::rng::SeedRng;
 use crate::space::{CellId, SearchSpace};
@@ -375,6 +375,56 @@ impl SearchSpace for Nb101Space {
     fn describe(&self, cell: CellId) -> String {
         self.spec(cell).compact()
     }
+    fn native_format(&self) -> &str {
+        "nb101-spec"
+    }
+    /// `{"matrix": [[0, 1, ...], ...], "ops": ["input", ..., "output"], "hash": "..."}`: the
+    /// canonical (pruned) spec as nasbench's `ModelSpec(matrix, ops)` takes it, and its
+    /// module hash.
+    fn native(&self, cell: CellId) -> serde_json::Value {
+        let spec = self.spec(cell);
+        serde_json::json!({
+            "matrix": spec.matrix(),
+            "ops": spec.ops().iter().map(|o| o.name()).collect::<Vec<_>>(),
+            "hash": self.hash(cell),
+        })
+    }
+    /// An object with `matrix` and `ops` (any valid spec; pruned here, as nasbench does),
+    /// and/or `hash`; or a hash string. A hash given with a spec must be the spec's.
+    fn parse_native(&self, v: &serde_json::Value) -> Result<CellId> {
+        let by_hash = |h: &str| {
+            self.id_of_hash(h)
+                .with_context(|| format!("{h:?} is not the module hash of an NB101 cell"))
+        };
+        let obj = match v {
+            serde_json::Value::String(h) => return by_hash(h),
+            serde_json::Value::Object(o) => o,
+            _ => bail!("expected an NB101 cell {{\"matrix\", \"ops\"}} or a module hash, got {v}"),
+        };
+        let hash = match obj.get("hash") {
+            None => None,
+            Some(h) => Some(by_hash(h.as_str().context("\"hash\" must be a string")?)?),
+        };
+        let (Some(m), Some(o)) = (obj.get("matrix"), obj.get("ops")) else {
+            return hash.context("an NB101 cell needs \"matrix\" and \"ops\", or \"hash\"");
+        };
+        let matrix: Vec<Vec<u8>> = serde_json::from_value(m.clone())
+            .context("\"matrix\" must be a square list of lists of 0/1")?;
+        let names: Vec<String> =
+            serde_json::from_value(o.clone()).context("\"ops\" must be a list of op names")?;
+        let ops = names
+            .iter()
+            .map(|n| Op::from_name(n).ok_or_else(|| SpecError::UnknownOp(n.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let spec = ModelSpec::new(&matrix, &ops)?.canonical()?;
+        let id = self
+            .id_of_hash_bytes(&spec.hash())
+            .context("the spec is valid but not in the space")?;
+        if hash.is_some_and(|h| h != id) {
+            bail!("\"hash\" is not the hash of the given matrix and ops");
+        }
+        Ok(id)
+    }
 }
 
 /// The whole space, enumerated once per test binary (no cache file touched).
@@ -388,6 +438,45 @@ pub(crate) fn test_space() -> &'static Nb101Space {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn native_form_round_trips_and_errors_say_why() {
+        let s = test_space();
+        for id in (0..NUM_CELLS as CellId).step_by(4999) {
+            let v = s.native(id);
+            assert_eq!(s.parse_native(&v).unwrap(), id);
+            assert_eq!(s.parse_native(&v["hash"]).unwrap(), id);
+            let spec_only = serde_json::json!({"matrix": v["matrix"], "ops": v["ops"]});
+            assert_eq!(s.parse_native(&spec_only).unwrap(), id);
+        }
+        // The README's cell, unpruned as a user writes it.
+        let ex = crate::nb101::spec::readme_example();
+        let names: Vec<&str> = ex.ops().iter().map(|o| o.name()).collect();
+        let readme = serde_json::json!({"matrix": ex.matrix(), "ops": names});
+        let id = s.parse_native(&readme).unwrap();
+        assert_eq!(s.hash(id), "28cfc7874f6d200472e1a9dcd8650aa0");
+        let mut wrong = s.native(id);
+        wrong["hash"] = s.hash(id ^ 1).into();
+        for (bad, why) in [
+            (wrong, "not the hash"),
+            (
+                serde_json::json!({"matrix": [[0, 1], [0, 0]], "ops": ["input", "conv"]}),
+                "unknown op",
+            ),
+            (
+                serde_json::json!({"matrix": [[0, 0], [0, 0]], "ops": ["input", "output"]}),
+                "not connected",
+            ),
+            (
+                serde_json::json!("00000000000000000000000000000000"),
+                "not the module hash",
+            ),
+            (serde_json::json!(7), "expected an NB101 cell"),
+        ] {
+            let e = format!("{:#}", s.parse_native(&bad).unwrap_err());
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn enumeration_gives_published_count_and_vectors() {

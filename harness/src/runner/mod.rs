@@ -9,6 +9,7 @@
 //! runs execute on an N-thread pool and each predictor gets `max(1, cores / N)` threads.
 
 pub mod benchmarks;
+pub mod fingerprint;
 pub mod observer;
 pub mod open_domain;
 pub mod plan;
@@ -126,14 +127,21 @@ pub fn jobs(spec: &Spec, benches: &BenchmarkSet, seeds: &[u64]) -> Result<Vec<Jo
                 entry["stop"] = spec.stop.name().into();
             }
             let entry = entry.to_string();
+            // Only methods whose command names files (external searchers) get a fifth
+            // part: the run ids of every other method are unchanged.
+            let files = fingerprint::command_files_sha256(&method.params)
+                .with_context(|| format!("method {:?} of spec {}", method.name, spec.name))?;
             for &seed in seeds {
                 let mut h = Sha256::new();
-                for part in [
+                let seed_bytes = seed.to_le_bytes();
+                let mut parts = vec![
                     entry.as_bytes(),
-                    &seed.to_le_bytes(),
+                    &seed_bytes,
                     loaded.sha256.as_bytes(),
                     crate::HARNESS_VERSION.as_bytes(),
-                ] {
+                ];
+                parts.extend(files.as_deref().map(str::as_bytes));
+                for part in parts {
                     h.update((part.len() as u64).to_le_bytes());
                     h.update(part);
                 }
@@ -239,7 +247,8 @@ pub fn run_spec(
     };
     let pools = command_pools(spec, benches, opts)?;
     let exec = |j: &Job| -> (Job, Result<()>) {
-        let r = run_job_with(spec, registry, benches, j, threads, opts, &pools)
+        let log = sink.log_path(&j.run_id);
+        let r = run_job_with(spec, registry, benches, j, threads, opts, &pools, log)
             .and_then(|t| sink.write(&t));
         bar.inc(1);
         (j.clone(), r)
@@ -333,9 +342,10 @@ pub fn run_job(
     opts: &RunOptions,
 ) -> Result<RunTrace> {
     let pools = command_pools(spec, benches, opts)?;
-    run_job_with(spec, registry, benches, job, threads, opts, &pools)
+    run_job_with(spec, registry, benches, job, threads, opts, &pools, None)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_job_with(
     spec: &Spec,
     registry: &Registry,
@@ -344,6 +354,7 @@ fn run_job_with(
     threads: Threads,
     opts: &RunOptions,
     pools: &BTreeMap<String, Arc<CommandPool>>,
+    log_path: Option<std::path::PathBuf>,
 ) -> Result<RunTrace> {
     let start = Instant::now();
     let loaded = benches.get(&job.bench.key())?;
@@ -403,6 +414,15 @@ fn run_job_with(
     let mut searcher = registry.build(&job.method.method, &job.method.params, &info)?;
     // Forget kernels noted by earlier work on this thread; the searcher fits on it.
     crate::predictor::take_kernels();
+    searcher.bind_run(&crate::searcher::RunInfo {
+        run_id: job.run_id.clone(),
+        method: job.method.name.clone(),
+        benchmark: job.bench.benchmark.clone(),
+        dataset: contract.dataset.clone(),
+        search_metric: contract.search.clone(),
+        seed: job.seed,
+        log_path,
+    });
     let mut search_rng = rng::stream(&job.entry, job.seed, "search");
     let mut observer = DiagnosticsObserver::new(&view.search_mean, diagnostics).record(
         opts.record_rankings,

@@ -31,6 +31,28 @@ pub trait SearchSpace: Send + Sync {
     /// Human-readable form of a cell (e.g. the official arch string).
     fn describe(&self, cell: CellId) -> String;
 
+    /// Name of the cell form of [`SearchSpace::native`] (`docs/protocol.md`), e.g.
+    /// `nb201-arch-str`; `id` for a space without one (cells are their ids).
+    fn native_format(&self) -> &str {
+        "id"
+    }
+    /// The cell in its benchmark's native form, as external searchers see it
+    /// (`docs/protocol.md`); by default its id.
+    fn native(&self, cell: CellId) -> serde_json::Value {
+        serde_json::Value::from(cell)
+    }
+    /// The cell of a native form, or why it is not a cell of this space.
+    fn parse_native(&self, v: &serde_json::Value) -> anyhow::Result<CellId> {
+        match v.as_u64() {
+            Some(c) if (c as usize) < self.num_cells() => Ok(c as CellId),
+            _ => anyhow::bail!(
+                "expected a cell id in 0..{} of the {} space",
+                self.num_cells(),
+                self.name()
+            ),
+        }
+    }
+
     /// A uniformly random cell.
     fn sample(&self, rng: &mut SeedRng) -> CellId {
         rng.random_range(0..self.num_cells() as CellId)

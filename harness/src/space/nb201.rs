@@ -160,6 +160,19 @@ impl SearchSpace for Nb201Space {
     fn describe(&self, cell: CellId) -> String {
         Nb201Cell::from_id(cell).arch_str()
     }
+    fn native_format(&self) -> &str {
+        "nb201-arch-str"
+    }
+    /// The official arch string.
+    fn native(&self, cell: CellId) -> serde_json::Value {
+        self.describe(cell).into()
+    }
+    fn parse_native(&self, v: &serde_json::Value) -> Result<CellId> {
+        match v.as_str() {
+            Some(s) => Ok(Nb201Cell::from_arch_str(s)?.id()),
+            None => bail!("expected an NB201 arch string like |nor_conv_3x3~0|+|...|, got {v}"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -182,6 +195,18 @@ mod tests {
         let c = Nb201Cell::from_arch_str(s).unwrap();
         assert_eq!(c.ops_code(), "421211");
         assert_eq!(c.arch_str(), s);
+    }
+
+    #[test]
+    fn native_form_is_the_arch_string() {
+        let s = Nb201Space;
+        for id in (0..NUM_CELLS as CellId).step_by(311) {
+            let v = s.native(id);
+            assert_eq!(v.as_str().unwrap(), Nb201Cell::from_id(id).arch_str());
+            assert_eq!(s.parse_native(&v).unwrap(), id);
+        }
+        assert!(s.parse_native(&serde_json::json!(3)).is_err());
+        assert!(s.parse_native(&serde_json::json!("|conv~0|")).is_err());
     }
 
     #[test]

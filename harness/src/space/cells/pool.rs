@@ -241,6 +241,32 @@ impl SearchSpace for GenotypePool {
     fn describe(&self, cell: CellId) -> String {
         self.genotype(cell).to_string()
     }
+    fn native_format(&self) -> &str {
+        match self.variant {
+            CellVariant::Darts => "darts-genotype",
+            CellVariant::Nasnet => "nasnet-genotype",
+        }
+    }
+    /// The genotype text (the DARTS `Genotype(...)` repr).
+    fn native(&self, cell: CellId) -> serde_json::Value {
+        self.describe(cell).into()
+    }
+    /// Genotype text or the genotype JSON object; must be a member of the pool.
+    fn parse_native(&self, v: &serde_json::Value) -> Result<CellId> {
+        let g = match v {
+            serde_json::Value::String(s) => Genotype::parse_text(Some(self.variant), s)?,
+            serde_json::Value::Object(_) => Genotype::from_json_value(v)?,
+            _ => bail!("expected genotype text or a genotype JSON object, got {v}"),
+        };
+        match self.id_of(&g) {
+            Some(id) => Ok(id),
+            None => bail!(
+                "genotype {g} is not one of the {} candidates of the {} pool",
+                self.len(),
+                self.variant.name()
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -248,6 +274,35 @@ mod tests {
     use super::*;
     use crate::rng::stream;
     use std::collections::HashSet;
+
+    #[test]
+    fn native_form_is_the_genotype_text_of_a_member() {
+        for v in CellVariant::ALL {
+            let pool = GenotypePool::sample(v, CellEncoding::OneHot, 50, &mut stream("n", 0, "s"))
+                .unwrap();
+            let name = format!("{}-genotype", v.name());
+            assert_eq!(pool.native_format(), name);
+            for id in 0..50 {
+                let text = pool.native(id);
+                assert_eq!(pool.parse_native(&text).unwrap(), id);
+                let json = pool.genotype(id).to_json_value();
+                assert_eq!(pool.parse_native(&json).unwrap(), id);
+            }
+            let mut rng = stream("n", 1, "outside");
+            let outsider = loop {
+                let g = Genotype::sample(v, &mut rng);
+                if pool.id_of(&g).is_none() {
+                    break g;
+                }
+            };
+            let e = pool.parse_native(&outsider.to_string().into()).unwrap_err();
+            assert!(
+                e.to_string().contains("is not one of the 50 candidates"),
+                "{e}"
+            );
+            assert!(pool.parse_native(&serde_json::json!(3)).is_err());
+        }
+    }
 
     #[test]
     fn sampled_pools_are_unique_and_deterministic() {
