@@ -4,6 +4,7 @@ mod claims_cmd;
 mod compare_cmd;
 mod data_cmd;
 mod plan_cmd;
+mod results_cmd;
 mod run_cmd;
 
 use anyhow::Result;
@@ -34,6 +35,10 @@ enum Command {
     Claims(claims_cmd::ClaimsArgs),
     /// List the methods a spec can name.
     Methods,
+    /// One row per (run, query) of a result directory, cells in native text (.parquet/.csv).
+    ExportResults(results_cmd::ExportResultsArgs),
+    /// Move a result directory's runs from the legacy file layout to runs/<kind>/.
+    MigrateResults(results_cmd::MigrateResultsArgs),
 }
 
 /// The fingerprint of this build's code, recorded with every run (`build.rs`: git commit and
@@ -89,6 +94,12 @@ fn main() -> std::process::ExitCode {
         Command::Compare(a) => Ok(compare_cmd::run(a)),
         Command::Merge(a) => run_cmd::merge(a).map(|_| std::process::ExitCode::SUCCESS),
         Command::Claims(a) => claims_cmd::run(a).map(|_| std::process::ExitCode::SUCCESS),
+        Command::ExportResults(a) => {
+            results_cmd::export(a).map(|_| std::process::ExitCode::SUCCESS)
+        }
+        Command::MigrateResults(a) => {
+            results_cmd::migrate(a).map(|_| std::process::ExitCode::SUCCESS)
+        }
         Command::Methods => {
             for e in weaknas_baselines::registry().entries() {
                 println!("{:<18} {}", e.kind, e.about);

@@ -1,15 +1,10 @@
 //! End-to-end tests of `weaknas run`, `reproduce`, `compare` and `methods` on the real
 //! NAS-Bench-201 data (imported from ../shared/data into a temporary $WEAKNAS_HOME).
 
-use assert_cmd::Command;
-use std::path::Path;
-use weaknas_harness::testdata::shared_data_or_skip;
+mod common;
 
-fn weaknas(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("weaknas").unwrap();
-    c.env("WEAKNAS_HOME", home).env("WEAKNAS_LOG", "warn");
-    c
-}
+use common::weaknas;
+use weaknas_harness::testdata::shared_data_or_skip;
 
 const SPEC: &str = r#"
 name = "e2e"

@@ -4,8 +4,7 @@
 
 mod common;
 
-use rayon::prelude::*;
-use weaknas_harness::expectation::random_search_incumbent;
+use common::{report_at, run_all};
 use weaknas_harness::predictor::Threads;
 use weaknas_harness::runner::{jobs, run_job, run_spec, RunOptions};
 use weaknas_harness::trace::{JsonTraceSink, RunTrace};
@@ -13,32 +12,6 @@ use weaknas_results::stats::{wilcoxon, Alternative};
 
 /// A small MLP keeps the 100-seed test in CI time; the paper-size MLP runs in the specs.
 const SMALL_MLP: &str = r#"predictor = { type = "mlp", hidden = [128, 128], max_iter = 100 }"#;
-
-fn run_all(
-    spec: &weaknas_harness::runner::Spec,
-    set: &weaknas_harness::runner::BenchmarkSet,
-) -> Vec<RunTrace> {
-    let reg = weaknas_baselines::registry();
-    let seeds = spec.seeds.to_vec().unwrap();
-    let js = jobs(spec, set, &seeds).unwrap();
-    let opts = RunOptions {
-        diagnostics: false,
-        ..RunOptions::default()
-    };
-    js.par_iter()
-        .map(|j| run_job(spec, &reg, set, j, Threads::ONE, &opts).unwrap())
-        .collect()
-}
-
-fn report_at(traces: &[RunTrace], method: &str, q: usize) -> Vec<f64> {
-    let mut v: Vec<(u64, f64)> = traces
-        .iter()
-        .filter(|t| t.meta.method == method)
-        .map(|t| (t.meta.seed, t.incumbents()[q - 1].1))
-        .collect();
-    v.sort_by_key(|p| p.0);
-    v.into_iter().map(|p| p.1).collect()
-}
 
 #[test]
 #[cfg_attr(
@@ -109,35 +82,14 @@ fn random_search_matches_exact_order_statistics() {
         "[[method]]\nname = \"rs\"\nmethod = \"random\"",
     );
     let traces = run_all(&spec, set);
-    let b = set.get("nb201").unwrap();
-    let search = b.store.column("cifar10-valid/x-valid@200").unwrap().means();
-    let report = b.store.column("cifar10/ori-test@200").unwrap().means();
-    let grid = [10usize, 20, 50, 100, 200, 500, 1000];
     // Family-wise 99% over the grid and the two metrics (Bonferroni): two-sided z critical value
     // for alpha = 0.01 / 14.
-    let z_crit = 3.3528;
-    for q in grid {
-        for (name, values, idx) in [("report", &report, 1usize), ("search", &search, 0)] {
-            let (mean, var) = random_search_incumbent(&search, values, q);
-            let sample: Vec<f64> = traces
-                .iter()
-                .map(|t| {
-                    if idx == 1 {
-                        t.incumbents()[q - 1].1
-                    } else {
-                        t.incumbents()[q - 1].0
-                    }
-                })
-                .collect();
-            let m = sample.iter().sum::<f64>() / n_seeds as f64;
-            let se = (var / n_seeds as f64).sqrt();
-            let z = if se > 0.0 { (m - mean) / se } else { 0.0 };
-            assert!(
-                z.abs() < z_crit,
-                "q={q} {name}: simulated mean {m:.4} vs exact {mean:.4} (se {se:.4}, z {z:.2})"
-            );
-        }
-    }
+    common::assert_random_search_expectation(
+        &traces,
+        set,
+        &[10, 20, 50, 100, 200, 500, 1000],
+        3.3528,
+    );
 }
 
 #[test]

@@ -50,3 +50,89 @@ report = "cifar10/ori-test@200"
     );
     weaknas_harness::runner::Spec::parse(&text).unwrap()
 }
+
+/// Runs every job of `spec` (in parallel, one thread per predictor, no diagnostics).
+pub fn run_all(
+    spec: &weaknas_harness::runner::Spec,
+    set: &BenchmarkSet,
+) -> Vec<weaknas_harness::trace::RunTrace> {
+    use rayon::prelude::*;
+    use weaknas_harness::runner::{jobs, run_job, RunOptions};
+    let reg = weaknas_baselines::registry();
+    let seeds = spec.seeds.to_vec().unwrap();
+    let js = jobs(spec, set, &seeds).unwrap();
+    let opts = RunOptions {
+        diagnostics: false,
+        ..RunOptions::default()
+    };
+    js.par_iter()
+        .map(|j| {
+            run_job(
+                spec,
+                &reg,
+                set,
+                j,
+                weaknas_harness::predictor::Threads::ONE,
+                &opts,
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+/// Report value of each seed's incumbent after `q` queries of `method`, by seed.
+pub fn report_at(traces: &[weaknas_harness::trace::RunTrace], method: &str, q: usize) -> Vec<f64> {
+    let mut v: Vec<(u64, f64)> = traces
+        .iter()
+        .filter(|t| t.meta.method == method)
+        .map(|t| (t.meta.seed, t.incumbents()[q - 1].1))
+        .collect();
+    v.sort_by_key(|p| p.0);
+    v.into_iter().map(|p| p.1).collect()
+}
+
+/// Asserts that the mean incumbent (search mean and report value) of random-search `traces`
+/// over NB201 cifar10 matches the exact order-statistics expectation at every query count
+/// of `grid` (two-sided z-test; `z_crit` is the family-wise critical value).
+pub fn assert_random_search_expectation(
+    traces: &[weaknas_harness::trace::RunTrace],
+    set: &BenchmarkSet,
+    grid: &[usize],
+    z_crit: f64,
+) {
+    use weaknas_harness::expectation::random_search_incumbent;
+    let n = traces.len();
+    let b = set.get("nb201").unwrap();
+    let search = b.store.column("cifar10-valid/x-valid@200").unwrap().means();
+    let report = b.store.column("cifar10/ori-test@200").unwrap().means();
+    for &q in grid {
+        for (name, values, report_side) in [("report", &report, true), ("search", &search, false)] {
+            let (mean, var) = random_search_incumbent(&search, values, q);
+            let sample: Vec<f64> = traces
+                .iter()
+                .map(|t| {
+                    let inc = t.incumbents()[q - 1];
+                    if report_side {
+                        inc.1
+                    } else {
+                        inc.0
+                    }
+                })
+                .collect();
+            let m = sample.iter().sum::<f64>() / n as f64;
+            let se = (var / n as f64).sqrt();
+            let z = if se > 0.0 { (m - mean) / se } else { 0.0 };
+            assert!(
+                z.abs() < z_crit,
+                "q={q} {name}: simulated mean {m:.4} vs exact {mean:.4} (se {se:.4}, z {z:.2})"
+            );
+        }
+    }
+}
+
+/// The `weaknas` binary with `$WEAKNAS_HOME` set and quiet logs.
+pub fn weaknas(home: &std::path::Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("weaknas").unwrap();
+    c.env("WEAKNAS_HOME", home).env("WEAKNAS_LOG", "warn");
+    c
+}
