@@ -231,24 +231,29 @@ pub struct FoundOptimum {
     pub horizon: usize,
 }
 
+/// Per run, (queries until it first queried the `target` optimum, true) or, for a run that
+/// never did, (queries it made, false): survival times with their event flag.
+pub fn found_times(runs: &[&RunCurve], target: OptimumTarget) -> Vec<(f64, bool)> {
+    runs.iter()
+        .map(|r| {
+            let at = match target {
+                OptimumTarget::Search => r.found_search_at,
+                OptimumTarget::Report => r.found_report_at,
+            };
+            match at {
+                Some(q) => (q as f64, true),
+                None => (r.len() as f64, false),
+            }
+        })
+        .collect()
+}
+
 /// The queries-to-global-optimum summary of every group, for both targets.
 pub fn found_optimum(curves: &[RunCurve]) -> Vec<FoundOptimum> {
     let mut out = Vec::new();
     for (key, runs) in group_curves(curves) {
         for target in [OptimumTarget::Search, OptimumTarget::Report] {
-            let times: Vec<(f64, bool)> = runs
-                .iter()
-                .map(|r| {
-                    let at = match target {
-                        OptimumTarget::Search => r.found_search_at,
-                        OptimumTarget::Report => r.found_report_at,
-                    };
-                    match at {
-                        Some(q) => (q as f64, true),
-                        None => (r.len() as f64, false),
-                    }
-                })
-                .collect();
+            let times = found_times(&runs, target);
             let found: Vec<f64> = times.iter().filter(|t| t.1).map(|t| t.0).collect();
             out.push(FoundOptimum {
                 key: key.clone(),

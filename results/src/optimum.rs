@@ -7,7 +7,7 @@
 //! a run that did not query the optimum counts at the number of queries it made (a lower
 //! bound) and the row says how many were censored.
 
-use crate::aggregate::{group_curves, OptimumTarget};
+use crate::aggregate::{found_times, group_curves, OptimumTarget};
 use crate::curves::{GroupKey, RunCurve, TaskKey};
 use crate::stats::describe::{bootstrap_ci, describe, mean, percentile_sorted, Statistic};
 use crate::stats::Describe;
@@ -118,19 +118,7 @@ pub fn samples_to_optimum(curves: &[RunCurve], reference: &str) -> Vec<OptimumSt
         let mut runs = runs;
         runs.sort_by_key(|r| r.seed);
         for target in targets_of(&runs) {
-            let times: Vec<(f64, bool)> = runs
-                .iter()
-                .map(|r| {
-                    let at = match target {
-                        OptimumTarget::Search => r.found_search_at,
-                        OptimumTarget::Report => r.found_report_at,
-                    };
-                    match at {
-                        Some(q) => (q as f64, false),
-                        None => (r.len() as f64, true),
-                    }
-                })
-                .collect();
+            let times = found_times(&runs, target);
             let t: Vec<f64> = times.iter().map(|x| x.0).collect();
             let label = format!("optimum/{key:?}/{}", target.name());
             let ci = bootstrap_ci(
@@ -145,7 +133,7 @@ pub fn samples_to_optimum(curves: &[RunCurve], reference: &str) -> Vec<OptimumSt
                 key: key.clone(),
                 target,
                 runs: runs.len(),
-                censored: times.iter().filter(|x| x.1).count(),
+                censored: times.iter().filter(|x| !x.1).count(),
                 stats: describe(&t),
                 times: t,
                 seeds: runs.iter().map(|r| r.seed).collect(),
