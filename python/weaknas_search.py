@@ -96,15 +96,18 @@ class Searcher:
         return reply
 
     # -- requests -----------------------------------------------------------------------
-    def query(self, cells, iteration=None):
+    def query(self, cells, iteration=None, charge_repeats=False):
         """Search-metric values of `cells` (None for a failed open-domain evaluation).
 
-        New cells are charged; repeats are free. More new cells than `remaining` is an
-        error that ends the run: check `remaining` first.
+        New cells are charged; repeats are free, unless `charge_repeats` (then every cell
+        is charged, as NASLib's regularized evolution pays for a duplicate child). More
+        charged cells than `remaining` is an error that ends the run: check `remaining`.
         """
         msg = {"type": "query", "cells": list(cells)}
         if iteration is not None:
             msg["iteration"] = int(iteration)
+        if charge_repeats:
+            msg["repeats"] = "charge"
         reply = self._ask(msg, "values")
         self.used = reply["used"]
         self.remaining = reply["remaining"]

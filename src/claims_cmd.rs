@@ -212,7 +212,7 @@ pub fn run(args: ClaimsArgs) -> Result<()> {
         }
     }
     pre.push_str(PROTOCOL);
-    pre.push_str("\nThe sum of run wall times is the compute the runs took (with `--jobs 2` on 2 cores each run used one core, so it is also CPU time).\n");
+    pre.push_str("\nThe sum of run wall times adds up the wall-clock time of each run as recorded in the run; it is not CPU time (runs that shared the cores with other work took longer than their compute). The CPU time each invocation took, measured outside the harness, is in [cost.md](cost.md) where the report's maintainers recorded it.\n");
     claims.extend(standing_claims());
     let md = claims_markdown(&claims, &pre);
     let file = args.out.join("claims.md");

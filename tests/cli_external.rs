@@ -195,3 +195,86 @@ method = "evolution"
         );
     }
 }
+
+/// The text between `start` (a heredoc line of the README) and the line `end`.
+fn heredoc<'a>(readme: &'a str, start: &str, end: &str) -> &'a str {
+    let from = readme
+        .find(start)
+        .unwrap_or_else(|| panic!("README: no line {start:?}"))
+        + start.len()
+        + 1;
+    let len = readme[from..]
+        .find(&format!("\n{end}\n"))
+        .unwrap_or_else(|| panic!("README: heredoc {start:?} has no end {end:?}"));
+    &readme[from..from + len + 1]
+}
+
+/// The README's "Benchmark your own method in Python" example, its Python script and its
+/// `[[method]]` block taken verbatim from README.md, run as the README runs it (from a
+/// directory holding `python/`), on a smaller spec (2 seeds, 40 queries, beside random
+/// search): the searcher runs, its table row, figure, logs and tidy export are where the
+/// README says.
+#[test]
+fn readme_python_example_runs_verbatim() {
+    let Some(data) = shared_data_or_skip("nasbench201") else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("## Benchmark your own method in Python")
+        .expect("README section")..];
+    let script = heredoc(section, "cat > my_search.py <<'PY'", "PY");
+    let method = heredoc(section, "cat >> my-study.toml <<'TOML'", "TOML");
+    assert!(
+        section.contains(r#"sed 's/^name = "nb201-quick"/name = "my-study"/' experiments/nb201-quick.toml > my-study.toml"#),
+        "the README derives its spec from nb201-quick.toml as this test does"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    ok(weaknas(home.path())
+        .args(["data", "import", "nb201-csv"])
+        .arg(&data));
+    std::os::unix::fs::symlink(root.join("python"), work.path().join("python")).unwrap();
+    std::fs::write(work.path().join("my_search.py"), script).unwrap();
+    // nb201-quick.toml's header and benchmark, renamed as the README does, scaled down.
+    let quick = std::fs::read_to_string(root.join("experiments/nb201-quick.toml")).unwrap();
+    let head = &quick[..quick.find("[[method]]").expect("a method in nb201-quick")];
+    let mut spec = String::new();
+    for line in head.lines() {
+        let line = match line {
+            l if l.starts_with("name = \"nb201-quick\"") => "name = \"my-study\"",
+            l if l.starts_with("seeds =") => "seeds = \"0..2\"",
+            l if l.starts_with("budget =") => "budget = 40",
+            l if l.starts_with("report_budgets =") => "report_budgets = [20, 40]",
+            l => l,
+        };
+        spec.push_str(line);
+        spec.push('\n');
+    }
+    spec.push_str("[[method]]\nname = \"Random search\"\nmethod = \"random\"\n");
+    spec.push_str(method);
+    std::fs::write(work.path().join("my-study.toml"), &spec).unwrap();
+    let stdout = ok(weaknas(home.path())
+        .current_dir(work.path())
+        .args(["reproduce", "my-study.toml"]));
+    assert!(
+        stdout.contains("4 runs, 0 already done, 4 ran, 0 failed"),
+        "{stdout}"
+    );
+    let out = work.path().join("runs/my-study");
+    let table = std::fs::read_to_string(out.join("tables/results.md")).unwrap();
+    assert!(table.contains("My search"), "{table}");
+    assert!(out.join("figures/curve_nb201_cifar10_valid.png").is_file());
+    assert!(
+        section.contains("runs/my-study/figures/curve_nb201_cifar10_valid.png"),
+        "the README names the figure this run wrote"
+    );
+    assert_eq!(std::fs::read_dir(out.join("logs")).unwrap().count(), 2);
+    let said = ok(weaknas(home.path()).current_dir(work.path()).args([
+        "export-results",
+        "runs/my-study",
+        "my-study.csv",
+    ]));
+    assert!(said.contains("160 queries"), "{said}");
+}

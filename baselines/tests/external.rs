@@ -138,6 +138,19 @@ fn every_searcher_error_fails_its_run_only_and_names_it() {
             ],
         ),
         (
+            "past-budget-repeats",
+            broken(
+                d,
+                "past_repeats",
+                "c = s.space(); s.query(c[:s.budget]); s.query(c[:1], charge_repeats=True)",
+            ),
+            30.0,
+            vec![
+                "batch past the budget: 1 cells asked with repeats charged, 0 of the budget of 20 left",
+                "\"repeats\":\"charge\"",
+            ],
+        ),
+        (
             "crash",
             broken(
                 d,
@@ -187,7 +200,7 @@ fn every_searcher_error_fails_its_run_only_and_names_it() {
     let s = run_spec(&spec, &registry(), set, &sink, &opts).unwrap();
     assert_eq!(
         (s.total, s.ran, s.failed.len()),
-        (9, 1, 8),
+        (10, 1, 9),
         "{:#?}",
         s.failed
     );
@@ -215,7 +228,7 @@ fn every_searcher_error_fails_its_run_only_and_names_it() {
     assert!(log.contains("Traceback: boom"), "{log}");
     // Again: the finished run stays and is skipped; the broken ones fail again.
     let again = run_spec(&spec, &registry(), set, &sink, &opts).unwrap();
-    assert_eq!((again.skipped, again.ran, again.failed.len()), (1, 0, 8));
+    assert_eq!((again.skipped, again.ran, again.failed.len()), (1, 0, 9));
 }
 
 #[test]
@@ -286,16 +299,19 @@ fn external_runs_are_deterministic_resumable_and_content_addressed() {
             .map(strip_wall)
             .collect();
         for r in &t {
-            let mut cells: Vec<u32> = r
+            let cells: Vec<u32> = r
                 .queries
                 .iter()
                 .filter(|q| q.charged)
                 .map(|q| q.cell)
                 .collect();
             assert_eq!(cells.len(), 60);
-            cells.sort_unstable();
-            cells.dedup();
-            assert_eq!(cells.len(), 60, "no cell charged twice");
+            // The initial population (30 distinct cells); later a duplicate child may be
+            // charged again (the example's default rule, tested in tests/external.rs).
+            let mut init = cells[..30].to_vec();
+            init.sort_unstable();
+            init.dedup();
+            assert_eq!(init.len(), 30, "the initial population repeats a cell");
             let log = std::fs::metadata(sink.log_path(&r.meta.run_id).unwrap());
             assert!(log.is_ok(), "stderr log kept");
         }
@@ -355,7 +371,9 @@ assert abs(mean - {mean}) < 1e-9 and std > 0 and "whole-space" in label, (mean, 
 s.report_ranking(0, [float(-i) for i in range(len(cells))])
 vals = s.query(cells[:10], iteration=1)
 assert s.query(cells[:3], iteration=1) == vals[:3] and s.used == 10
-s.query(cells[10:s.budget], iteration=2)
+assert s.query([cells[0], cells[0]], iteration=2, charge_repeats=True) == [vals[0]] * 2
+assert s.used == 12
+s.query(cells[10:s.budget - 2], iteration=2)
 assert s.remaining == 0
 s.done()
 "#
@@ -367,11 +385,14 @@ s.done()
     let s = run_spec(&spec, &registry(), set, &sink, &RunOptions::default()).unwrap();
     assert_eq!((s.ran, s.failed.len()), (1, 0), "{:#?}", s.failed);
     let t = &sink.read_all().unwrap()[0];
+    // Free repeats (the charged ones count as queries).
     assert_eq!(t.meta.repeats, 3);
     let labels: Vec<(u32, bool)> = t.queries.iter().map(|q| (q.iteration, q.charged)).collect();
     let mut want = vec![(1, true); 10];
     want.extend([(1, false); 3]);
-    want.extend([(2, true); 15]);
+    // `repeats = charge`: two charged repeats of a queried cell.
+    want.extend([(2, true); 2]);
+    want.extend([(2, true); 13]);
     assert_eq!(labels, want);
     // The reported ranking became a diagnostics row, scored against the truth.
     assert_eq!(t.iterations.len(), 1);

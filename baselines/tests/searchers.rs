@@ -173,12 +173,9 @@ fn evolution_charges_duplicate_children_by_default() {
         let mut first = std::collections::HashMap::new();
         let mut dups = 0;
         for e in o.events() {
-            match first.insert(e.cell, e.value) {
-                Some(v) => {
-                    dups += 1;
-                    assert_eq!(v.to_bits(), e.value.to_bits(), "a re-query of a known cell");
-                }
-                None => {}
+            if let Some(v) = first.insert(e.cell, e.value) {
+                dups += 1;
+                assert_eq!(v.to_bits(), e.value.to_bits(), "a re-query of a known cell");
             }
         }
         let distinct = first.len();

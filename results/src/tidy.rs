@@ -102,7 +102,7 @@ fn native_text(space: &dyn SearchSpace, cell: u32) -> Option<String> {
 /// The tidy frame of `traces` (schema in the module docs).
 pub fn tidy_frame(traces: &[RunTrace], catalog: &mut CellCatalog) -> Result<DataFrame> {
     let n: usize = traces.iter().map(|t| t.queries.len()).sum();
-    let mut s: Vec<Vec<String>> = vec![Vec::with_capacity(n); 10];
+    let mut s: Vec<Vec<String>> = (0..10).map(|_| Vec::with_capacity(n)).collect();
     let mut seed = Vec::with_capacity(n);
     let mut budget = Vec::with_capacity(n);
     let mut qi = Vec::with_capacity(n);
@@ -111,7 +111,7 @@ pub fn tidy_frame(traces: &[RunTrace], catalog: &mut CellCatalog) -> Result<Data
     let mut cell = Vec::with_capacity(n);
     let mut text: Vec<Option<String>> = Vec::with_capacity(n);
     let mut official: Vec<Option<u32>> = Vec::with_capacity(n);
-    let mut f: Vec<Vec<f64>> = vec![Vec::with_capacity(n); 4];
+    let mut f: Vec<Vec<f64>> = (0..4).map(|_| Vec::with_capacity(n)).collect();
     for t in traces {
         let m = &t.meta;
         let space = catalog.space(&m.benchmark);

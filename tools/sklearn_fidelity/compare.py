@@ -19,7 +19,6 @@ they are not importable (the script re-executes itself there). The Rust side is 
 """
 
 import argparse
-import csv
 import math
 import os
 import shutil
@@ -31,41 +30,17 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-VENV = os.path.join(HERE, ".venv")
+sys.path.insert(0, os.path.join(HERE, ".."))
+import toolenv  # noqa: E402
 
 
 def ensure_packages():
-    try:
-        import numpy  # noqa: F401
-        import scipy  # noqa: F401
-        import sklearn  # noqa: F401
-        return
-    except ImportError:
-        pass
-    if os.environ.get("SKLEARN_FIDELITY_VENV") == "1":
-        sys.exit("compare.py: scikit-learn still missing inside the venv")
-    py = os.path.join(VENV, "bin", "python")
-    if not os.path.exists(py):
-        print(f"installing scikit-learn, scipy, numpy into {VENV} ...", file=sys.stderr)
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([py, "-m", "pip", "install", "-q", "scikit-learn", "scipy", "numpy"])
-    env = dict(os.environ, SKLEARN_FIDELITY_VENV="1")
-    os.execve(py, [py, os.path.abspath(__file__)] + sys.argv[1:], env)
+    toolenv.ensure_packages(__file__, ["scikit-learn", "scipy", "numpy"], ["numpy", "scipy", "sklearn"])
 
 
 def load_nb201(path):
-    feats, target = [], []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            ops = row["ops"].strip()
-            if len(ops) != 6 or any(c not in "01234" for c in ops):
-                sys.exit(f"{path}: bad ops value {ops!r} at index {row.get('index')}")
-            v = [0.0] * 30
-            for e, c in enumerate(ops):
-                v[e * 5 + int(c)] = 1.0
-            feats.append(v)
-            target.append(float(row["c10v_val_mean"]))
-    return feats, target
+    feats, cols = toolenv.nb201_rows(path, ["c10v_val_mean"])
+    return feats, cols["c10v_val_mean"]
 
 
 def write_split(path, x, y):

@@ -25,7 +25,7 @@ pub mod protocol;
 use crate::ITERATION_BLOCK;
 use anyhow::{bail, Result};
 use process::{Next, SearcherProcess};
-use protocol::{parse_request, Request, PROTOCOL_VERSION, SPACE_CHUNK, STATISTICS_LABEL};
+use protocol::{parse_request, Repeats, Request, PROTOCOL_VERSION, SPACE_CHUNK, STATISTICS_LABEL};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -364,7 +364,11 @@ fn cell_of(ctx: &SearchContext<'_>, v: &Value, what: &str) -> Result<CellId, Str
 /// The reply to a request other than `space` and `done`.
 fn answer(ctx: &mut SearchContext<'_>, req: Request) -> Result<Value, String> {
     Ok(match req {
-        Request::Query { cells, iteration } => query(ctx, &cells, iteration)?,
+        Request::Query {
+            cells,
+            iteration,
+            repeats,
+        } => query(ctx, &cells, iteration, repeats)?,
         Request::Neighbours { cell } => {
             let c = cell_of(ctx, &cell, "cell")?;
             let n: Vec<Value> = ctx
@@ -405,11 +409,13 @@ fn answer(ctx: &mut SearchContext<'_>, req: Request) -> Result<Value, String> {
 
 /// Answers a `query`: every cell valid and with a value, the new ones within the budget,
 /// then charged through the oracle (labelled `iteration`, or by blocks of
-/// [`ITERATION_BLOCK`] charged queries as the built-in baselines are).
+/// [`ITERATION_BLOCK`] charged queries as the built-in baselines are). With
+/// `repeats = charge` every cell of the batch is charged, one by one in order.
 fn query(
     ctx: &mut SearchContext<'_>,
     cells: &[Value],
     iteration: Option<u32>,
+    repeats: Repeats,
 ) -> Result<Value, String> {
     let mut ids = Vec::with_capacity(cells.len());
     for (i, v) in cells.iter().enumerate() {
@@ -420,6 +426,9 @@ fn query(
             ));
         }
         ids.push(c);
+    }
+    if repeats == Repeats::Charge {
+        return query_all_charged(ctx, &ids, iteration);
     }
     let mut fresh = HashSet::new();
     let charged: Vec<bool> = ids
@@ -466,6 +475,47 @@ fn query(
         "type": "values",
         "values": values,
         "charged": charged,
+        "used": ctx.oracle.used(),
+        "remaining": ctx.oracle.remaining(),
+    }))
+}
+
+/// A `query` with `repeats = charge`: every cell is charged (a repeat is a re-evaluation:
+/// what [`Oracle::query_charged`] returns), one query at a time so each carries the
+/// iteration label it would carry alone.
+///
+/// [`Oracle::query_charged`]: weaknas_harness::oracle::Oracle::query_charged
+fn query_all_charged(
+    ctx: &mut SearchContext<'_>,
+    ids: &[CellId],
+    iteration: Option<u32>,
+) -> Result<Value, String> {
+    if ids.len() > ctx.oracle.remaining() {
+        return Err(format!(
+            "batch past the budget: {} cells asked with repeats charged, {} of the budget of {} left",
+            ids.len(),
+            ctx.oracle.remaining(),
+            ctx.oracle.budget()
+        ));
+    }
+    let mut values = Vec::with_capacity(ids.len());
+    for &c in ids {
+        let used = ctx.oracle.used();
+        ctx.oracle
+            .set_iteration(iteration.unwrap_or((used / ITERATION_BLOCK) as u32));
+        values.push(match ctx.oracle.query_charged(c) {
+            Ok(v) => json!(v),
+            Err(QueryError::Failed(c, why)) => {
+                tracing::warn!("evaluation of cell {c} failed: {why}");
+                Value::Null
+            }
+            Err(e) => return Err(format!("refused: {e}")),
+        });
+    }
+    Ok(json!({
+        "type": "values",
+        "values": values,
+        "charged": vec![true; ids.len()],
         "used": ctx.oracle.used(),
         "remaining": ctx.oracle.remaining(),
     }))

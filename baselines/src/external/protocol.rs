@@ -29,17 +29,33 @@ pub const REQUEST_TYPES: [&str; 7] = [
     "done",
 ];
 
+/// What a repeated query costs (`query`'s `repeats` field).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Repeats {
+    /// A cell queried before returns its value without charge (the default).
+    #[default]
+    Free,
+    /// Every cell of the batch is charged, repeats included (a re-evaluation).
+    Charge,
+}
+
 /// A searcher's message.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
-    /// Evaluate cells (native form): each new cell is charged, repeats are free.
+    /// Evaluate cells (native form): each new cell is charged; repeats are free unless
+    /// `repeats` is `charge`.
     Query {
         /// The cells.
         cells: Vec<Value>,
         /// Iteration label of these queries (default: charged queries / 10).
         #[serde(default)]
         iteration: Option<u32>,
+        /// What a cell queried before costs: `free` (default) or `charge` (one query, as
+        /// NASLib's regularized evolution charges a duplicate child).
+        #[serde(default)]
+        repeats: Repeats,
     },
     /// Stream every cell of the space (and its feature vector if asked).
     Space {
@@ -98,6 +114,19 @@ mod tests {
                 ..
             })
         ));
+        assert!(matches!(
+            parse_request(r#"{"type":"query","cells":["a"],"repeats":"charge"}"#),
+            Ok(Request::Query {
+                repeats: Repeats::Charge,
+                iteration: None,
+                ..
+            })
+        ));
+        assert!(
+            parse_request(r#"{"type":"query","cells":["a"],"repeats":"twice"}"#)
+                .unwrap_err()
+                .contains("invalid \"query\" message")
+        );
         assert!(matches!(
             parse_request(r#"{"type":"done"}"#),
             Ok(Request::Done {})
