@@ -34,8 +34,9 @@ const PROTOCOL: &str = "
 **Data.** NAS-Bench-201 from the NATS-Bench / 2020-API CSVs (`weaknas data import nb201-csv`).
 CIFAR-10 is searched on the 2020-API mean validation accuracy of cifar10-valid
 (`cifar10-valid/x-valid-api2020@200`, what the official WeakNAS code searched) and reported on
-the CIFAR-10 test accuracy (`cifar10/ori-test@200`); the NATS per-trial mean
-(`cifar10-valid/x-valid@200`) as the search signal is a sensitivity check still to run.
+the CIFAR-10 test accuracy (`cifar10/ori-test@200`); searching the NATS per-trial mean
+(`cifar10-valid/x-valid@200`) instead is the sensitivity row of the NAS-Bench-201 table
+(spec `paper-nb201-sensitivity`, dataset \"cifar10 (search: NATS per-trial mean)\").
 CIFAR-100 and ImageNet16-120 are searched and reported on their validation accuracy (x-valid):
 their 200-epoch test accuracy is in the NATS-Bench files (`weaknas data import nats`), which no
 package registry serves, so these rows say \"(validation)\".

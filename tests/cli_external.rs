@@ -10,7 +10,6 @@ mod common;
 use assert_cmd::Command;
 use common::weaknas;
 use std::path::Path;
-use weaknas_harness::testdata::shared_data_or_skip;
 
 fn ok(c: &mut Command) -> String {
     let o = c.output().unwrap();
@@ -50,14 +49,10 @@ print(len(rows), len(runs), sorted({r["method"] for r in rows}))
 
 #[test]
 fn python_searcher_beside_built_ins_tidy_export_and_legacy_layout() {
-    let Some(data) = shared_data_or_skip("nasbench201") else {
+    let Some(home) = common::home_with_nb201() else {
         return;
     };
-    let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    ok(weaknas(home.path())
-        .args(["data", "import", "nb201-csv"])
-        .arg(&data));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/examples/random_search.py");
     let spec = work.path().join("byo.toml");
     std::fs::write(
@@ -216,7 +211,7 @@ fn heredoc<'a>(readme: &'a str, start: &str, end: &str) -> &'a str {
 /// README says.
 #[test]
 fn readme_python_example_runs_verbatim() {
-    let Some(data) = shared_data_or_skip("nasbench201") else {
+    let Some(home) = common::home_with_nb201() else {
         return;
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -230,11 +225,7 @@ fn readme_python_example_runs_verbatim() {
         section.contains(r#"sed 's/^name = "nb201-quick"/name = "my-study"/' experiments/nb201-quick.toml > my-study.toml"#),
         "the README derives its spec from nb201-quick.toml as this test does"
     );
-    let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    ok(weaknas(home.path())
-        .args(["data", "import", "nb201-csv"])
-        .arg(&data));
     std::os::unix::fs::symlink(root.join("python"), work.path().join("python")).unwrap();
     std::fs::write(work.path().join("my_search.py"), script).unwrap();
     // nb201-quick.toml's header and benchmark, renamed as the README does, scaled down.

@@ -4,7 +4,6 @@
 mod common;
 
 use common::weaknas;
-use weaknas_harness::testdata::shared_data_or_skip;
 
 const SPEC: &str = r#"
 name = "e2e"
@@ -36,16 +35,10 @@ method = "evolution"
     ignore = "needs the real NAS-Bench-201 data in ../shared/data"
 )]
 fn reproduce_resume_force_and_compare() {
-    let Some(data) = shared_data_or_skip("nasbench201") else {
+    let Some(home) = common::home_with_nb201() else {
         return;
     };
-    let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    weaknas(home.path())
-        .args(["data", "import", "nb201-csv"])
-        .arg(&data)
-        .assert()
-        .success();
     let spec = work.path().join("e2e.toml");
     std::fs::write(&spec, SPEC).unwrap();
     let out = work.path().join("out");
@@ -165,15 +158,9 @@ fn methods_lists_every_registered_method() {
     ignore = "needs the real NAS-Bench-201 data in ../shared/data"
 )]
 fn data_export_writes_csv_and_parquet() {
-    let Some(data) = shared_data_or_skip("nasbench201") else {
+    let Some(home) = common::home_with_nb201() else {
         return;
     };
-    let home = tempfile::tempdir().unwrap();
-    weaknas(home.path())
-        .args(["data", "import", "nb201-csv"])
-        .arg(&data)
-        .assert()
-        .success();
     let csv = home.path().join("nb201.csv");
     weaknas(home.path())
         .args(["data", "export"])

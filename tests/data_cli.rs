@@ -1,15 +1,10 @@
 //! End-to-end tests of `weaknas data ...` (import, verify, fetch's error path).
 
-use assert_cmd::Command;
-use predicates::prelude::*;
-use std::path::Path;
-use weaknas_harness::testdata::shared_data_or_skip;
+mod common;
 
-fn weaknas(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("weaknas").unwrap();
-    c.env("WEAKNAS_HOME", home).env("WEAKNAS_LOG", "warn");
-    c
-}
+use common::weaknas;
+use predicates::prelude::*;
+use weaknas_harness::testdata::shared_data_or_skip;
 
 #[test]
 #[cfg_attr(

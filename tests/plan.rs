@@ -3,15 +3,9 @@
 //! through a stand-in `sbatch` (array tasks one after another on this machine, then the merge
 //! job), after which the merged directory holds every run of the spec.
 
-use assert_cmd::Command;
-use std::path::Path;
-use weaknas_harness::testdata::shared_data_or_skip;
+mod common;
 
-fn weaknas(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("weaknas").unwrap();
-    c.env("WEAKNAS_HOME", home).env("WEAKNAS_LOG", "warn");
-    c
-}
+use common::weaknas;
 
 const SPEC: &str = r#"
 name = "plan"
@@ -59,16 +53,10 @@ echo 42
 
 #[test]
 fn plan_prints_estimates_and_its_slurm_script_runs_and_merges() {
-    let Some(data) = shared_data_or_skip("nasbench201") else {
+    let Some(home) = common::home_with_nb201() else {
         return;
     };
-    let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    weaknas(home.path())
-        .args(["data", "import", "nb201-csv"])
-        .arg(&data)
-        .assert()
-        .success();
     let spec = work.path().join("plan.toml");
     std::fs::write(&spec, SPEC).unwrap();
     let out = work.path().join("out");

@@ -245,7 +245,7 @@ pub fn table_claims(
             ClaimVerdict::NotReproduced
         };
         out.push(Claim {
-            id: "3. NAS-Bench-201 table".into(),
+            id: "NAS-Bench-201 table".into(),
             scope: scope(&task),
             statement: "WeakNAS finds better architectures than random search, regularized evolution and predictor-based baselines at the same query budget (paper, NAS-Bench-201 table).".into(),
             protocol: format!(
@@ -367,7 +367,7 @@ pub fn figure1_claims(curves: &[RunCurve], weaknas: &str, evidence: &[String]) -
                     })
                     .collect();
             out.push(Claim {
-                id: "2. Figure 1: weak vs strong".into(),
+                id: "Figure 1: weak vs strong".into(),
                 scope: scope(&task),
                 statement: "A set of iteratively fitted weak predictors finds better architectures than one strong predictor (the same MLP) fitted on the same number of uniformly sampled architectures (Figure 1).".into(),
                 protocol: format!(
@@ -453,7 +453,7 @@ pub fn optimum_claims(rows: &[OptimumStats], weaknas: &str, evidence: &[String])
             ClaimVerdict::NotReproduced
         };
         out.push(Claim {
-            id: "1. samples to the global optimum".into(),
+            id: "samples to the global optimum".into(),
             scope: format!("{} — optimum of the {} metric (k = {} of N = {} cells)", scope(&task), target.name(), w.optimum_cells, w.space_size),
             statement: "WeakNAS needs far fewer samples to find the global optimum than competing methods (abstract: \"at least 7.5x less samples\" on NAS-Bench-101; the official code runs NAS-Bench-201 until the optimum is found).".into(),
             protocol: format!(
@@ -537,7 +537,7 @@ pub fn dynamics_claims(traces: &[RunTrace], weaknas: &str, evidence: &[String]) 
             ClaimVerdict::NotReproduced
         };
         out.push(Claim {
-            id: "4. search dynamics".into(),
+            id: "search dynamics".into(),
             scope: task,
             statement: "Over the iterations WeakNAS samples ever more often from the true top architectures, and its weak predictors rank the top architectures ever better (paper, search-dynamics figures).".into(),
             protocol: "Per run, the first and the last iteration's value of each diagnostic; paired Wilcoxon over seeds, Holm over the two diagnostics.".into(),
@@ -560,7 +560,7 @@ pub fn dynamics_claims(traces: &[RunTrace], weaknas: &str, evidence: &[String]) 
 pub fn standing_claims() -> Vec<Claim> {
     vec![
         Claim {
-            id: "5. NAS-Bench-101 table and samples to optimum".into(),
+            id: "NAS-Bench-101 table and samples to optimum".into(),
             scope: "nb101 cifar10".into(),
             statement: "On NAS-Bench-101 WeakNAS reaches 93.66 / 94.10 / 94.17 % (paper_best) at 100 / 150 / 200 queries and needs at least 7.5x fewer samples to find the global optimum than the best competing predictor-based method.".into(),
             protocol: "experiments/nb101-table.toml (I 100, M 10, top-N 100, MLP 4 x 1000, org encoding; incumbent and paper_best_peek); the stop rule of paper-optimum.toml applies unchanged with budget 423,624.".into(),
@@ -571,7 +571,7 @@ pub fn standing_claims() -> Vec<Claim> {
             evidence: vec!["../../experiments/nb101-table.toml".into()],
         },
         Claim {
-            id: "6. open-domain (ImageNet, MobileNet space)".into(),
+            id: "open-domain (ImageNet, MobileNet space)".into(),
             scope: "ImageNet".into(),
             statement: "81.3% top-1 at 1000 queries, 81.2% at 800.".into(),
             protocol: "the open-domain machinery (cell spaces, command evaluator, cluster templates) is here; the training is not.".into(),

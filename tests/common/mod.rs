@@ -136,3 +136,16 @@ pub fn weaknas(home: &std::path::Path) -> assert_cmd::Command {
     c.env("WEAKNAS_HOME", home).env("WEAKNAS_LOG", "warn");
     c
 }
+
+/// A fresh `$WEAKNAS_HOME` holding the NB201 store imported (`weaknas data import nb201-csv`)
+/// from ../shared/data's CSVs; `None` to skip (see [`shared_data_or_skip`]).
+pub fn home_with_nb201() -> Option<tempfile::TempDir> {
+    let data = shared_data_or_skip("nasbench201")?;
+    let home = tempfile::tempdir().unwrap();
+    weaknas(home.path())
+        .args(["data", "import", "nb201-csv"])
+        .arg(&data)
+        .assert()
+        .success();
+    Some(home)
+}

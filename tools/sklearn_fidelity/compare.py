@@ -198,10 +198,10 @@ def main():
             write_split(os.path.join(work, f"{name}_test.csv"), X[te], y[te])
             splits.append((name, n, s, tr, te))
 
-    print(f"building the Rust example (cargo build --release) ...", file=sys.stderr)
-    subprocess.check_call(
-        ["cargo", "build", "--release", "-q", "-p", "weaknas-harness", "--example", "mlp_fidelity"], cwd=REPO
-    )
+    # The workspace's feature set (as `cargo test --release --workspace` builds it): `-p
+    # weaknas-harness` alone would resolve features anew and compile shared dependencies again.
+    print("building the Rust example (cargo build --release --workspace --examples) ...", file=sys.stderr)
+    subprocess.check_call(["cargo", "build", "--release", "-q", "--workspace", "--examples"], cwd=REPO)
     target_dir = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
     exe = os.path.join(target_dir, "release", "examples", "mlp_fidelity")
     if args.seeds > 0:
