@@ -11,8 +11,14 @@ fn run_ids(traces: &[RunTrace]) -> Vec<String> {
     traces.iter().map(|t| t.meta.run_id.clone()).collect()
 }
 
+/// Curves of at least this many queries start at this query count: the first few queries
+/// (a handful of uniform samples, their std band spanning tens of points) would otherwise set
+/// the y axis and flatten every difference that matters.
+pub const CURVE_FIRST_Q: usize = 10;
+
 /// Incumbent curves (mean ± std over seeds), one figure per (benchmark, dataset), with the
-/// global optimum as a line where it is known.
+/// global optimum as a line where it is known; from [`CURVE_FIRST_Q`] queries on when the
+/// curves reach 10 times that.
 pub fn curves(traces: &[RunTrace]) -> Vec<Section> {
     let mut by_task: BTreeMap<(String, String), Vec<_>> = BTreeMap::new();
     for s in curve(traces, Measure::Report, Band::Std) {
@@ -30,10 +36,31 @@ pub fn curves(traces: &[RunTrace]) -> Vec<Section> {
             continue;
         };
         let known = t0.meta.report_optimum.is_finite();
+        let last_q = ss
+            .iter()
+            .flat_map(|s| s.q.iter().copied())
+            .max()
+            .unwrap_or(0);
+        let first_q = if last_q >= 10 * CURVE_FIRST_Q {
+            CURVE_FIRST_Q
+        } else {
+            1
+        };
+        let keep = |s: &weaknas_results::CurveSeries, v: &[f64]| -> Vec<f64> {
+            s.q.iter()
+                .zip(v)
+                .filter(|(&q, _)| q >= first_q)
+                .map(|(_, &y)| y)
+                .collect()
+        };
         let title = format!("{bench} {dataset}: best found vs queries");
         let fig = LineFigure {
             title: title.clone(),
-            x_label: "queries".into(),
+            x_label: if first_q > 1 {
+                format!("queries (from {first_q})")
+            } else {
+                "queries".into()
+            },
             // Tabular stores hold accuracies in percent; an open-domain command reports
             // whatever unit it chooses.
             y_label: if known {
@@ -46,9 +73,13 @@ pub fn curves(traces: &[RunTrace]) -> Vec<Section> {
                 .iter()
                 .map(|s| LineSeries {
                     name: s.method.clone(),
-                    x: s.q.iter().map(|&q| q as f64).collect(),
-                    y: s.mean.clone(),
-                    band: Some((s.lo.clone(), s.hi.clone())),
+                    x: s.q
+                        .iter()
+                        .filter(|&&q| q >= first_q)
+                        .map(|&q| q as f64)
+                        .collect(),
+                    y: keep(s, &s.mean),
+                    band: Some((keep(s, &s.lo), keep(s, &s.hi))),
                 })
                 .collect(),
             hline: known.then(|| ("global optimum".into(), t0.meta.report_optimum)),
@@ -303,6 +334,40 @@ mod tests {
             t.meta.report_optimum = f64::NAN;
         }
         assert!(dynamics(&open).is_empty());
+    }
+
+    /// The first x and the x label of the first series of the first curve figure.
+    fn first_x(traces: &[RunTrace]) -> (f64, String) {
+        match &curves(traces)[0] {
+            Section::Figure {
+                figure: weaknas_plots::Figure::Line(l),
+                ..
+            } => {
+                let s = &l.series[0];
+                assert_eq!(s.x.len(), s.y.len());
+                let (lo, hi) = s.band.as_ref().unwrap();
+                assert_eq!((lo.len(), hi.len()), (s.x.len(), s.x.len()));
+                (s.x[0], l.x_label.clone())
+            }
+            _ => panic!("line figure expected"),
+        }
+    }
+
+    #[test]
+    fn long_curves_start_at_the_tenth_query() {
+        // 30 queries: every point is drawn.
+        assert_eq!(first_x(&runs("a", "d1", 0..3)), (1.0, "queries".into()));
+        // 120 queries: the curve starts at CURVE_FIRST_Q, and the axis says so.
+        let long: Vec<RunTrace> = (0..3)
+            .map(|s| trace("a", "d1", s, &values(s + 11, 120, 80.0, 90.0)))
+            .collect();
+        assert_eq!(
+            first_x(&long),
+            (
+                CURVE_FIRST_Q as f64,
+                format!("queries (from {CURVE_FIRST_Q})")
+            )
+        );
     }
 
     #[test]

@@ -159,8 +159,17 @@ fn direction(p: &Paired, p_holm: f64, higher_is_better: bool) -> i32 {
     }
 }
 
-fn tasks(curves: &[RunCurve]) -> BTreeSet<TaskKey> {
-    curves.iter().map(task_of).collect()
+/// The tasks of `curves`, datasets in case-insensitive order (cifar10, cifar100,
+/// ImageNet16-120), as a reader expects them.
+fn tasks(curves: &[RunCurve]) -> Vec<TaskKey> {
+    let mut v: Vec<TaskKey> = curves
+        .iter()
+        .map(task_of)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    v.sort_by_cached_key(|t| (t.benchmark.clone(), t.dataset.to_lowercase()));
+    v
 }
 
 fn methods_in(curves: &[RunCurve], task: &TaskKey) -> BTreeSet<String> {
@@ -395,8 +404,13 @@ pub fn figure1_claims(curves: &[RunCurve], weaknas: &str, evidence: &[String]) -
 /// otherwise not reproduced. Random search's closed form is checked against its CI.
 pub fn optimum_claims(rows: &[OptimumStats], weaknas: &str, evidence: &[String]) -> Vec<Claim> {
     let mut out = Vec::new();
-    let tasks: BTreeSet<(TaskKey, OptimumTarget)> =
-        rows.iter().map(|r| (r.key.task(), r.target)).collect();
+    let mut tasks: Vec<(TaskKey, OptimumTarget)> = rows
+        .iter()
+        .map(|r| (r.key.task(), r.target))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    tasks.sort_by_cached_key(|(t, _)| (t.benchmark.clone(), t.dataset.to_lowercase()));
     for (task, target) in tasks {
         let here: Vec<&OptimumStats> = rows
             .iter()
@@ -483,6 +497,8 @@ pub fn dynamics_claims(traces: &[RunTrace], weaknas: &str, evidence: &[String]) 
             .or_default()
             .push(t);
     }
+    let mut by_task: Vec<(String, Vec<&RunTrace>)> = by_task.into_iter().collect();
+    by_task.sort_by_cached_key(|(task, _)| task.to_lowercase());
     for (task, runs) in by_task {
         type Get = fn(&weaknas_harness::trace::IterationRow) -> f64;
         let diags: [(&str, Get); 2] = [
