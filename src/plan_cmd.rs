@@ -3,10 +3,10 @@
 //! within a wall-clock target, and (with `--slurm-script FILE`) a Slurm job-array script that
 //! runs the shards and then merges them with `weaknas merge`.
 //!
-//! Estimates: WeakNAS with an MLP from its fit schedule and the MLP's measured single-thread
-//! rates ([`plan`](weaknas_harness::runner::plan); an upper bound, every fit at `max_iter`
-//! epochs); any other method by the CPU time of one real run of its first seed (results
-//! discarded). Open-domain benchmarks' training commands are not run: their cost is not
+//! Estimates: WeakNAS with an MLP from its fit schedule, the MLP's measured single-thread
+//! rates and the epochs its fits run on this benchmark before early stopping, measured by a
+//! few real fits ([`plan`](weaknas_harness::runner::plan)); any other method by the CPU time
+//! of one real run of its first seed (results discarded). Open-domain benchmarks' training commands are not run: their cost is not
 //! estimated.
 
 use crate::run_cmd::RunArgs;
@@ -30,7 +30,7 @@ struct Row {
 
 /// Prints the plan of `args.spec` (and writes the Slurm script when asked).
 pub fn plan(args: &RunArgs) -> Result<ExitCode> {
-    let spec = Spec::load(&args.spec)?;
+    let spec = crate::run_cmd::only_methods(&Spec::load(&args.spec)?, &args.methods, &args.spec)?;
     let benches = BenchmarkSet::for_spec(&spec)?;
     let seeds = match &args.seeds {
         Some(s) => parse_seed_range(s)?,
@@ -79,14 +79,33 @@ pub fn plan(args: &RunArgs) -> Result<ExitCode> {
                     r
                 }
             };
+            // Epochs before early stopping, from real fits on this benchmark's search metric
+            // (tabular benchmarks); else every fit at the bound.
+            let epochs = match loaded.store.column(&job.bench.contract.search) {
+                Some(col) if loaded.open.is_none() => Some(plan::calibrate_epochs(
+                    &work.mlp,
+                    &loaded.features,
+                    &col.means(),
+                    &work.fits,
+                )?),
+                _ => None,
+            };
+            let fits_at = match &epochs {
+                Some(e) => format!(
+                    "epochs {:.0} -> {:.0} (measured, early stopping; bound {})",
+                    e[0],
+                    e[e.len() - 1],
+                    work.mlp.max_iter
+                ),
+                None => format!("at <= {} epochs (bound)", work.mlp.max_iter),
+            };
             (
-                work.cpu_s(inputs, rows_n, r),
+                work.cpu_s(inputs, rows_n, r, epochs.as_deref()),
                 format!(
-                    "MLP model: {} fits x {} member(s) at <= {} epochs, predicting {rows_n} rows; \
+                    "MLP model: {} fits x {} member(s), {fits_at}, predicting {rows_n} rows; \
                      {:.0}/{:.0} GFLOP/s per core train/predict ({})",
                     work.fits.len(),
                     work.members,
-                    work.mlp.max_iter,
                     r.train / 1e9,
                     r.predict / 1e9,
                     work.mlp.precision.kernel_label()
@@ -245,10 +264,13 @@ fn slurm_script(
     .to_string();
     let shards: Vec<String> = (1..=n).map(|i| q(&format!("{out}/shard-{i}"))).collect();
     let merge = format!("{} merge --into {} {}", q(&exe), q(&out), shards.join(" "));
-    let seeds = match &args.seeds {
+    let mut extra = match &args.seeds {
         Some(s) => format!(" --seeds {}", q(s)),
         None => String::new(),
     };
+    if !args.methods.is_empty() {
+        extra.push_str(&format!(" --methods {}", q(&args.methods.join(","))));
+    }
     // Slurm's limit: the target plus a quarter for the estimate's error, at least 10 minutes.
     let limit = (wall_s * 1.25).max(600.0) as u64;
     let time = format!(
@@ -299,7 +321,7 @@ fn slurm_script(
     writeln!(
         s,
         "exec {} run {} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --out {}\"/shard-$SLURM_ARRAY_TASK_ID\" \
-         --jobs {} --quiet{seeds}",
+         --jobs {} --quiet{extra}",
         q(&exe),
         q(&spec_path),
         q(&out),

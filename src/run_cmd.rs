@@ -63,7 +63,7 @@ pub struct RunArgs {
 
 /// The spec restricted to `names` (all of it when empty); an unknown name is an error that
 /// lists the spec's methods.
-fn only_methods(spec: &Spec, names: &[String], path: &std::path::Path) -> Result<Spec> {
+pub(crate) fn only_methods(spec: &Spec, names: &[String], path: &std::path::Path) -> Result<Spec> {
     if names.is_empty() {
         return Ok(spec.clone());
     }

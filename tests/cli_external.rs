@@ -7,20 +7,8 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::weaknas;
+use common::{ok, weaknas};
 use std::path::Path;
-
-fn ok(c: &mut Command) -> String {
-    let o = c.output().unwrap();
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// Checks the tidy CSV with Python's csv module; prints the row count.
 const CHECK_CSV: &str = r#"
@@ -117,13 +105,9 @@ method = "evolution"
     assert!(said.contains("270 queries"), "{said}");
     let check = work.path().join("check.py");
     std::fs::write(&check, CHECK_CSV).unwrap();
-    let o = std::process::Command::new("python3")
+    let printed = ok(std::process::Command::new("python3")
         .arg(&check)
-        .arg(&csv_path)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let printed = String::from_utf8_lossy(&o.stdout);
+        .arg(&csv_path));
     assert!(
         printed.starts_with("270 9 ['Python RS', 'Random search', 'Regularized evolution']"),
         "{printed}"

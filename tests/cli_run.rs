@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::weaknas;
+use common::{ok, weaknas};
 
 const SPEC: &str = r#"
 name = "e2e"
@@ -43,17 +43,13 @@ fn reproduce_resume_force_and_compare() {
     std::fs::write(&spec, SPEC).unwrap();
     let out = work.path().join("out");
 
-    let o = weaknas(home.path())
+    let stdout = ok(weaknas(home.path())
         .arg("reproduce")
         .arg(&spec)
         .arg("--out")
         .arg(&out)
         .arg("--jobs")
-        .arg("2")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let stdout = String::from_utf8_lossy(&o.stdout);
+        .arg("2"));
     assert!(
         stdout.contains("12 runs, 0 already done, 12 ran, 0 failed"),
         "{stdout}"
@@ -122,14 +118,8 @@ fn reproduce_resume_force_and_compare() {
     );
 
     // A run directory compared with itself: no regression, exit 0.
-    let o = weaknas(home.path())
-        .arg("compare")
-        .arg(&out)
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("0 worse"));
+    let said = ok(weaknas(home.path()).arg("compare").arg(&out).arg(&out));
+    assert!(said.contains("0 worse"), "{said}");
 }
 
 #[test]

@@ -4,19 +4,13 @@
 //! `reproduce` pipeline, resuming, the stale-run check (code fingerprints), a damaged store,
 //! parameters refused before any run, and `compare`'s exit codes.
 
-use assert_cmd::Command;
+mod common;
+
+use common::weaknas_without_fingerprint as weaknas;
 use std::path::{Path, PathBuf};
 use weaknas_harness::space::nb201::Nb201Space;
 use weaknas_harness::space::SearchSpace;
 use weaknas_harness::store::{save_store, BenchmarkStore, Column};
-
-fn weaknas(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("weaknas").unwrap();
-    c.env("WEAKNAS_HOME", home)
-        .env("WEAKNAS_LOG", "warn")
-        .env_remove("WEAKNAS_CODE_FINGERPRINT");
-    c
-}
 
 /// Writes a SYNTHETIC store over the NB201 space into `dir`: search and report metrics are a
 /// weighted count of the cell's operations plus a deterministic per-cell perturbation.

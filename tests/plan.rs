@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::weaknas;
+use common::{ok, weaknas};
 
 const SPEC: &str = r#"
 name = "plan"
@@ -63,24 +63,17 @@ fn plan_prints_estimates_and_its_slurm_script_runs_and_merges() {
     let script = work.path().join("array.sh");
 
     // A target no run fits in: one run per shard (4 shards).
-    let o = weaknas(home.path())
+    let text = ok(weaknas(home.path())
         .arg("run")
         .arg(&spec)
         .args(["--plan", "--plan-wall", "0.001s", "--plan-cores", "1"])
         .arg("--out")
         .arg(&out)
         .arg("--slurm-script")
-        .arg(&script)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .arg(&script));
     assert!(text.contains("4 runs"), "{text}");
     assert!(text.contains("MLP model: 2 fits"), "{text}");
+    assert!(text.contains("(measured, early stopping; bound"), "{text}");
     assert!(text.contains("one real run timed"), "{text}");
     assert!(text.contains("--shard I/4"), "{text}");
     assert!(!out.exists(), "--plan runs nothing");
@@ -92,13 +85,26 @@ fn plan_prints_estimates_and_its_slurm_script_runs_and_merges() {
     );
 
     // A generous target: one shard.
-    let o = weaknas(home.path())
+    let text =
+        ok(weaknas(home.path())
+            .arg("run")
+            .arg(&spec)
+            .args(["--plan", "--plan-wall", "100h"]));
+    assert!(text.contains("--shard I/1"), "{text}");
+
+    // --methods plans (and scripts) only those methods.
+    let only = work.path().join("only.sh");
+    let text = ok(weaknas(home.path())
         .arg("run")
         .arg(&spec)
-        .args(["--plan", "--plan-wall", "100h"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&o.stdout).contains("--shard I/1"));
+        .args(["--plan", "--methods", "Random search", "--slurm-script"])
+        .arg(&only));
+    assert!(
+        text.contains("2 runs") && !text.contains("MLP model"),
+        "{text}"
+    );
+    let body = std::fs::read_to_string(&only).unwrap();
+    assert!(body.contains("--methods 'Random search'"), "{body}");
 
     // Submit through the stand-in: 4 array tasks, then the merge.
     let bin = work.path().join("bin");
@@ -111,20 +117,12 @@ fn plan_prints_estimates_and_its_slurm_script_runs_and_merges() {
     }
     let log = work.path().join("sbatch.log");
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let o = std::process::Command::new("sh")
+    ok(std::process::Command::new("sh")
         .arg(&script)
         .env("PATH", path)
         .env("SBATCH_LOG", &log)
         .env("WEAKNAS_HOME", home.path())
-        .env("WEAKNAS_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+        .env("WEAKNAS_LOG", "warn"));
     let calls = std::fs::read_to_string(&log).unwrap();
     assert_eq!(calls.lines().count(), 2, "{calls}");
     assert!(calls
@@ -136,14 +134,10 @@ fn plan_prints_estimates_and_its_slurm_script_runs_and_merges() {
         assert!(out.join(format!("shard-{i}")).is_dir(), "shard {i} ran");
     }
     // The merged directory holds every run: running the spec there does nothing.
-    let o = weaknas(home.path())
+    let text = ok(weaknas(home.path())
         .arg("run")
         .arg(&spec)
         .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{text}");
+        .arg(&out));
     assert!(text.contains("4 runs, 4 already done, 0 ran"), "{text}");
 }

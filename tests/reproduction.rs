@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::weaknas;
+use common::{ok, weaknas};
 
 use rayon::prelude::*;
 use weaknas_harness::predictor::Threads;
@@ -258,28 +258,22 @@ method = "random"
     .unwrap();
     let runs = work.path().join("runs");
     for (spec, name) in [(&table, "t"), (&opt, "o")] {
-        let o = weaknas(home.path())
+        ok(weaknas(home.path())
             .arg("run")
             .arg(spec)
             .arg("--out")
             .arg(runs.join(name))
-            .args(["--jobs", "2"])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            .args(["--jobs", "2"]));
     }
     let out = work.path().join("report");
-    let o = weaknas(home.path())
+    ok(weaknas(home.path())
         .arg("claims")
         .arg(&table)
         .arg(&opt)
         .arg("--runs-root")
         .arg(&runs)
         .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        .arg(&out));
     let md = std::fs::read_to_string(out.join("claims.md")).unwrap();
     for needle in [
         "samples to the global optimum",

@@ -137,6 +137,45 @@ pub fn weaknas(home: &std::path::Path) -> assert_cmd::Command {
     c
 }
 
+/// [`weaknas`] without an inherited `WEAKNAS_CODE_FINGERPRINT`, for tests that set the
+/// fingerprint of each invocation themselves.
+pub fn weaknas_without_fingerprint(home: &std::path::Path) -> assert_cmd::Command {
+    let mut c = weaknas(home);
+    c.env_remove("WEAKNAS_CODE_FINGERPRINT");
+    c
+}
+
+/// A command the tests run to completion (`assert_cmd`'s or the standard library's).
+pub trait Run {
+    /// Runs it and returns what it printed and how it exited.
+    fn run(&mut self) -> std::process::Output;
+}
+
+impl Run for assert_cmd::Command {
+    fn run(&mut self) -> std::process::Output {
+        self.output().unwrap()
+    }
+}
+
+impl Run for std::process::Command {
+    fn run(&mut self) -> std::process::Output {
+        self.output().unwrap()
+    }
+}
+
+/// Runs `c`, asserts that it succeeded (showing its stdout and stderr if it did not) and
+/// returns its stdout.
+pub fn ok(c: &mut impl Run) -> String {
+    let o = c.run();
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// A fresh `$WEAKNAS_HOME` holding the NB201 store imported (`weaknas data import nb201-csv`)
 /// from ../shared/data's CSVs; `None` to skip (see [`shared_data_or_skip`]).
 pub fn home_with_nb201() -> Option<tempfile::TempDir> {

@@ -158,6 +158,29 @@ fn pair_row(dst: &mut [u16], x0: &[f32], x1: Option<&[f32]>) {
     body(dst, x0, x1)
 }
 
+/// `dst[c] = to_bf16(src[c])` (AVX-512 where the CPU has it).
+fn convert_row(dst: &mut [u16], src: &[f32]) {
+    #[inline(always)]
+    fn body(dst: &mut [u16], src: &[f32]) {
+        for (d, x) in dst.iter_mut().zip(src) {
+            *d = to_bf16(*x);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn v4(dst: &mut [u16], src: &[f32]) {
+        body(dst, src)
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+    {
+        // SAFETY: the CPU has the features (checked).
+        return unsafe { v4(dst, src) };
+    }
+    body(dst, src)
+}
+
 /// bf16 to f32 (exact).
 #[cfg(test)]
 fn from_bf16(h: u16) -> f32 {
@@ -225,17 +248,27 @@ pub(crate) fn pack_a<'a>(
     let (rows, kp) = a_shape(m, k);
     out.clear();
     out.resize(rows * kp, 0);
+    pack_a_into(src, m, k, out);
+    PackedA {
+        data: out,
+        rows,
+        kp,
+    }
+}
+
+/// Writes the `m x k` operand `src` into `out`, laid out as a [`PackedA`] of [`a_shape`]`(m,
+/// k)` (at least `m` rounded up to 32 rows). The padding is not written: `out`'s must already
+/// be zero. Strips are contiguous, so `out` may be the strips of rows `32 s..` of a larger
+/// operand with the same `k`.
+pub(crate) fn pack_a_into(src: Operand<'_>, m: usize, k: usize, out: &mut [u16]) {
+    let (rows, kp) = a_shape(m, k);
+    assert!(
+        out.len() >= rows * kp,
+        "pack_a: {m} x {k} into {} values",
+        out.len()
+    );
     if src.cs == 1 {
-        for i in 0..m {
-            for k0 in (0..k).step_by(K_ALIGN) {
-                let w = K_ALIGN.min(k - k0);
-                let o = a_offset(i, k0, kp);
-                let s = &src.data[i * src.rs + k0..i * src.rs + k0 + w];
-                for (d, x) in out[o..o + w].iter_mut().zip(s) {
-                    *d = to_bf16(*x);
-                }
-            }
-        }
+        pack_a_rows(src, 0, m, k, out);
     } else {
         // A transposed source: 32 x 32 blocks, reading along the source's rows.
         for i0 in (0..m).step_by(BLOCK) {
@@ -252,10 +285,22 @@ pub(crate) fn pack_a<'a>(
             }
         }
     }
-    PackedA {
-        data: out,
-        rows,
-        kp,
+}
+
+/// Writes rows `i0..i0 + m` of a packed left operand with `k` columns from the row-major
+/// `src` (its row `i` is the operand's row `i0 + i`); padding is not written.
+pub(crate) fn pack_a_rows(src: Operand<'_>, i0: usize, m: usize, k: usize, out: &mut [u16]) {
+    assert_eq!(src.cs, 1, "pack_a_rows: row-major source");
+    let kp = round_up(k.max(1), K_ALIGN);
+    for i in 0..m {
+        for k0 in (0..k).step_by(K_ALIGN) {
+            let w = K_ALIGN.min(k - k0);
+            let o = a_offset(i0 + i, k0, kp);
+            convert_row(
+                &mut out[o..o + w],
+                &src.data[i * src.rs + k0..i * src.rs + k0 + w],
+            );
+        }
     }
 }
 
@@ -305,16 +350,18 @@ pub(crate) fn pack_b_region(
             }
         }
     } else if src.rs == 1 && k0.is_multiple_of(PANEL_K) {
-        // Transposed source: its rows (our columns) are contiguous; walk each down k.
+        // Transposed source: its rows (our columns) are contiguous, and so is each pair
+        // (k, k + 1) of a column; convert a column, then place its pairs down k.
+        let mut col16 = vec![0u16; kr];
         for c in 0..nr {
             let j = n0 + c;
-            let col = &src.data[c * src.cs..c * src.cs + kr];
-            for (q, xs) in col.chunks(PANEL_K).enumerate() {
+            convert_row(&mut col16, &src.data[c * src.cs..c * src.cs + kr]);
+            for (q, xs) in col16.chunks(PANEL_K).enumerate() {
                 let (o, _) = b_strip(k0 / PANEL_K + q, j / BLOCK, kp, np);
                 let o = o + (j % BLOCK) * 2;
                 for (p, pair) in xs.chunks(2).enumerate() {
                     for (e, x) in pair.iter().enumerate() {
-                        out[o + p * 2 * BLOCK + e] = to_bf16(*x);
+                        out[o + p * 2 * BLOCK + e] = *x;
                     }
                 }
             }
@@ -363,6 +410,374 @@ pub(crate) unsafe fn gemm(
     if m == 0 || n == 0 {
         return;
     }
+    check(a, i0, b, j0, m, n);
+    // SAFETY: a whole 32 x 32 block goes straight to `dst` (inside the caller's m x n
+    // output); an edge block comes back in the tile and its inside is copied there.
+    unsafe {
+        for_each_block(
+            kernel,
+            a,
+            i0,
+            b,
+            j0,
+            m,
+            n,
+            |ib, jb, h, w| (h == BLOCK && w == BLOCK).then(|| (dst.add(ib * ldc + jb), ldc)),
+            |tile, ib, jb, h, w| {
+                for r in 0..h {
+                    let d = std::slice::from_raw_parts_mut(dst.add((ib + r) * ldc + jb), w);
+                    d.copy_from_slice(&tile[r * BLOCK..r * BLOCK + w]);
+                }
+            },
+        )
+    }
+}
+
+/// The block loop every bf16 product shares: the 32 x 32 blocks of the `m x n` product of
+/// rows `i0..` of `a` and columns `j0..` of `b`, strips of A outside (one strip, 32 x kp,
+/// stays in L1/L2 while the B strips pass by), each computed with `kernel` into
+/// `direct(ib, jb, h, w)` when it names a destination (pointer, row stride), else into a tile
+/// handed to `done(tile, ib, jb, h, w)` (`h` x `w` of it inside the product).
+///
+/// # Safety
+/// `kernel` is available, the operands were [`check`]ed for this block range, and every
+/// destination `direct` names holds a 32 x 32 block with its row stride.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn for_each_block(
+    kernel: Bf16Kernel,
+    a: PackedA<'_>,
+    i0: usize,
+    b: PackedB<'_>,
+    j0: usize,
+    m: usize,
+    n: usize,
+    direct: impl Fn(usize, usize, usize, usize) -> Option<(*mut f32, usize)>,
+    mut done: impl FnMut(&mut [f32; BLOCK * BLOCK], usize, usize, usize, usize),
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut tile = Tile([0f32; BLOCK * BLOCK]);
+        // SAFETY: the kernel is available (caller's contract).
+        unsafe { begin(kernel) };
+        for ib in (0..m).step_by(BLOCK) {
+            // SAFETY: strip (i0 + ib) / 32 of A is inside the packed operand (checked).
+            let ap = unsafe { a.data.as_ptr().add((i0 + ib) * a.kp) };
+            for jb in (0..n).step_by(BLOCK) {
+                let (h, w) = (BLOCK.min(m - ib), BLOCK.min(n - jb));
+                let t = (j0 + jb) / BLOCK;
+                match direct(ib, jb, h, w) {
+                    // SAFETY: strip t of B is inside the operand (checked); the destination
+                    // holds the block (caller's contract).
+                    Some((c, ldc)) => unsafe { block(kernel, ap, b, t, c, ldc) },
+                    None => {
+                        // SAFETY: as above, into the tile.
+                        unsafe { block(kernel, ap, b, t, tile.0.as_mut_ptr(), BLOCK) };
+                        done(&mut tile.0, ib, jb, h, w);
+                    }
+                }
+            }
+        }
+        // SAFETY: releases what `begin` took.
+        unsafe { end(kernel) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (kernel, a, i0, b, j0, m, n, direct, &mut done);
+        unreachable!("bf16 kernels exist only on x86_64");
+    }
+}
+
+/// A raw output pointer that several tasks write at disjoint places.
+#[derive(Clone, Copy)]
+pub(crate) struct SharedMut<T>(pub *mut T);
+// SAFETY: only used by `FusedOut`, whose writers (column blocks of one product) never write
+// the same elements.
+unsafe impl<T> Send for SharedMut<T> {}
+unsafe impl<T> Sync for SharedMut<T> {}
+
+/// Where [`gemm_fused`] writes each finished 32 x 32 block of an `m x n` product, after adding
+/// `bias` (`n` values) and, with `relu`, ReLU (scikit-learn's `z += b; max(z, 0)`): any of
+/// - `f32_out`: the row-major f32 output (base of the whole `m x n` matrix, row stride);
+/// - `packed`: the output as a packed left operand ([`a_shape`]`(m, n)`: the next layer's input);
+/// - `packed_t`: its transpose as a packed left operand ([`a_shape`]`(n, m)`: the weight
+///   gradient's left operand).
+///
+/// The packed copies are written whole, their padding as zeros, so they need no clearing; the
+/// values are those a later [`pack_a`] of `f32_out` would give, bit for bit.
+#[derive(Clone, Copy)]
+pub(crate) struct FusedOut<'a> {
+    pub bias: &'a [f32],
+    pub relu: bool,
+    pub f32_out: Option<(SharedMut<f32>, usize)>,
+    pub packed: Option<SharedMut<u16>>,
+    pub packed_t: Option<SharedMut<u16>>,
+}
+
+/// Bias and activation of a finished block in place; rows `>= h` and columns `>= w` become 0.
+#[inline(always)]
+fn finish_tile(t: &mut [f32; BLOCK * BLOCK], h: usize, w: usize, bias: &[f32], relu: bool) {
+    let mut b = [0f32; BLOCK];
+    b[..w].copy_from_slice(&bias[..w]);
+    for (r, row) in t.chunks_exact_mut(BLOCK).enumerate() {
+        if r >= h {
+            row.fill(0.0);
+            continue;
+        }
+        for (c, (x, b)) in row.iter_mut().zip(&b).enumerate() {
+            let s = *x + *b;
+            // scikit-learn's max(z, 0) as `bias_act` computes it (NaN becomes 0).
+            let s = if !relu || s > 0.0 { s } else { 0.0 };
+            *x = if c < w { s } else { 0.0 };
+        }
+    }
+}
+
+/// Where a finished block lies: rows `i..i + 32`, columns `j..j + 32` of an `m x n` output,
+/// of which `h` x `w` are inside it.
+#[derive(Clone, Copy)]
+struct BlockAt {
+    i: usize,
+    j: usize,
+    h: usize,
+    w: usize,
+    m: usize,
+    n: usize,
+}
+
+/// Writes a finished block where `out` asks.
+///
+/// # Safety
+/// `out`'s pointers hold the `m x n` output as [`FusedOut`] describes, and no one else writes
+/// this block.
+#[inline(always)]
+unsafe fn store_block(t: &[f32; BLOCK * BLOCK], at: BlockAt, out: &FusedOut<'_>) {
+    let BlockAt { i, j, h, w, m, n } = at;
+    if let Some((dst, ldc)) = out.f32_out {
+        for r in 0..h {
+            // SAFETY: row i + r, columns j..j + w are inside the output (caller).
+            let d = unsafe { std::slice::from_raw_parts_mut(dst.0.add((i + r) * ldc + j), w) };
+            d.copy_from_slice(&t[r * BLOCK..r * BLOCK + w]);
+        }
+    }
+    if let Some(p) = out.packed {
+        let kp = a_shape(m, n).1;
+        // SAFETY: block (i, j) of a packed m x n left operand: 1,024 contiguous values.
+        let d =
+            unsafe { std::slice::from_raw_parts_mut(p.0.add(a_offset(i, j, kp)), BLOCK * BLOCK) };
+        for (d, x) in d.iter_mut().zip(t.iter()) {
+            *d = to_bf16(*x);
+        }
+    }
+    if let Some(p) = out.packed_t {
+        let kp = a_shape(n, m).1;
+        // SAFETY: block (j, i) of the packed n x m transpose: 1,024 contiguous values.
+        let d =
+            unsafe { std::slice::from_raw_parts_mut(p.0.add(a_offset(j, i, kp)), BLOCK * BLOCK) };
+        for (c, d) in d.chunks_exact_mut(BLOCK).enumerate() {
+            for (r, d) in d.iter_mut().enumerate() {
+                *d = to_bf16(t[r * BLOCK + c]);
+            }
+        }
+    }
+}
+
+/// The epilogue of [`gemm_fused`] (bias, activation, stores), compiled for AVX-512 where the
+/// CPU has it.
+///
+/// # Safety
+/// As [`store_block`].
+unsafe fn epilogue(t: &mut [f32; BLOCK * BLOCK], at: BlockAt, out: &FusedOut<'_>) {
+    #[inline(always)]
+    unsafe fn body(t: &mut [f32; BLOCK * BLOCK], at: BlockAt, out: &FusedOut<'_>) {
+        finish_tile(t, at.h, at.w, &out.bias[at.j..at.j + at.w], out.relu);
+        // SAFETY: forwarded (caller).
+        unsafe { store_block(t, at, out) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn v4(t: &mut [f32; BLOCK * BLOCK], at: BlockAt, out: &FusedOut<'_>) {
+        // SAFETY: forwarded (caller).
+        unsafe { body(t, at, out) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+    {
+        // SAFETY: the CPU has the features (checked); the rest is the caller's contract.
+        return unsafe { v4(t, at, out) };
+    }
+    // SAFETY: the caller's contract.
+    unsafe { body(t, at, out) }
+}
+
+/// Columns `j0..j0 + w` of the `m x n` product `a[m x kp] * b[kp x n]`, each finished block
+/// going through the bias, the activation and the stores of `out` while it is in L1 (no f32
+/// round trip through memory before the next layer's packing). `j0` is a multiple of
+/// [`BLOCK`]; `a` has `m` rows from row 0; `b` has `n` columns.
+///
+/// # Safety
+/// `out` holds the `m x n` output as [`FusedOut`] describes, no one else writes columns
+/// `j0..j0 + w` of it meanwhile, and `kernel` is [available](Bf16Kernel::available).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_fused(
+    kernel: Bf16Kernel,
+    a: PackedA<'_>,
+    b: PackedB<'_>,
+    j0: usize,
+    w: usize,
+    m: usize,
+    n: usize,
+    out: &FusedOut<'_>,
+) {
+    if m == 0 || w == 0 {
+        return;
+    }
+    check(a, 0, b, j0, m, w);
+    assert!(
+        j0 + w <= n && out.bias.len() >= n,
+        "bf16 gemm_fused: output {m} x {n}"
+    );
+    // SAFETY: every block goes through the tile to the epilogue; the caller owns columns
+    // j0..j0 + w of `out`.
+    unsafe {
+        for_each_block(
+            kernel,
+            a,
+            0,
+            b,
+            j0,
+            m,
+            w,
+            |_, _, _, _| None,
+            |tile, ib, jb, h, wb| {
+                let at = BlockAt {
+                    i: ib,
+                    j: j0 + jb,
+                    h,
+                    w: wb,
+                    m,
+                    n,
+                };
+                epilogue(tile, at, out)
+            },
+        )
+    }
+}
+
+/// The transposed product through scikit-learn's ReLU derivative: for `i < m`, `j < n`,
+/// `dst[j * ldd + i0 + i] = 0` where `mask` (same indexing) is 0, else
+/// `a[i0 + i, :] . b[:, j]`. With `a` = a layer's packed weights (rows = its inputs) and `b` =
+/// the packed transpose of its output delta, this is the back-propagated delta for inputs
+/// `i0..i0 + m`, without a transposed copy of the weights.
+///
+/// # Safety
+/// `dst` is valid for writes at every index above and no one else writes those elements
+/// meanwhile; `kernel` is [available](Bf16Kernel::available).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_t_masked(
+    kernel: Bf16Kernel,
+    a: PackedA<'_>,
+    i0: usize,
+    b: PackedB<'_>,
+    m: usize,
+    n: usize,
+    dst: SharedMut<f32>,
+    ldd: usize,
+    mask: &[f32],
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    check(a, i0, b, 0, m, n);
+    assert!(
+        i0 + m <= ldd && mask.len() >= (n - 1) * ldd + i0 + m,
+        "bf16 gemm_t_masked: mask of {} values for {n} x {ldd}",
+        mask.len()
+    );
+    // SAFETY: each block goes through the tile to rows jb..jb + w, columns i0 + ib..+h of
+    // `dst` (caller's contract).
+    unsafe {
+        for_each_block(
+            kernel,
+            a,
+            i0,
+            b,
+            0,
+            m,
+            n,
+            |_, _, _, _| None,
+            |tile, ib, jb, h, w| {
+                let o = jb * ldd + i0 + ib;
+                store_t_masked(tile, h, w, dst.0.add(o), ldd, &mask[o..])
+            },
+        )
+    }
+}
+
+/// `dst[c * ldd + r] = mask[c * ldd + r] == 0 ? 0 : t[r][c]` for `r < h`, `c < w`: a finished
+/// block stored transposed through the ReLU derivative (AVX-512 where the CPU has it).
+///
+/// # Safety
+/// `dst` is valid for writes at those indices and `mask` holds them.
+unsafe fn store_t_masked(
+    t: &[f32; BLOCK * BLOCK],
+    h: usize,
+    w: usize,
+    dst: *mut f32,
+    ldd: usize,
+    mask: &[f32],
+) {
+    #[inline(always)]
+    unsafe fn body(
+        t: &[f32; BLOCK * BLOCK],
+        h: usize,
+        w: usize,
+        dst: *mut f32,
+        ldd: usize,
+        mask: &[f32],
+    ) {
+        let mut tt = [0f32; BLOCK * BLOCK];
+        for r in 0..BLOCK {
+            for c in 0..BLOCK {
+                tt[c * BLOCK + r] = t[r * BLOCK + c];
+            }
+        }
+        for c in 0..w {
+            // SAFETY: row c of the block (caller's contract).
+            let d = unsafe { std::slice::from_raw_parts_mut(dst.add(c * ldd), h) };
+            let mk = &mask[c * ldd..c * ldd + h];
+            for ((d, mk), x) in d.iter_mut().zip(mk).zip(&tt[c * BLOCK..]) {
+                *d = if *mk == 0.0 { 0.0 } else { *x };
+            }
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn v4(
+        t: &[f32; BLOCK * BLOCK],
+        h: usize,
+        w: usize,
+        dst: *mut f32,
+        ldd: usize,
+        mask: &[f32],
+    ) {
+        // SAFETY: forwarded (caller).
+        unsafe { body(t, h, w, dst, ldd, mask) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+    {
+        // SAFETY: the CPU has the features (checked); the rest is the caller's contract.
+        return unsafe { v4(t, h, w, dst, ldd, mask) };
+    }
+    // SAFETY: the caller's contract.
+    unsafe { body(t, h, w, dst, ldd, mask) }
+}
+
+/// Checks that block `i0 + m` x `j0 + n` of the product lies inside the packed operands.
+fn check(a: PackedA<'_>, i0: usize, b: PackedB<'_>, j0: usize, m: usize, n: usize) {
     assert_eq!(a.kp, b.kp, "bf16 gemm: k of the packed operands differs");
     assert!(
         a.kp.is_multiple_of(K_ALIGN)
@@ -379,59 +794,53 @@ pub(crate) unsafe fn gemm(
         a.rows,
         b.np
     );
-    #[cfg(target_arch = "x86_64")]
-    {
-        let mut tile = Tile([0f32; BLOCK * BLOCK]);
-        if kernel == Bf16Kernel::Amx {
-            // SAFETY: AMX is available (caller's contract) and the tile config is valid.
-            unsafe { amx::configure() };
-        }
-        // Strips of A outside: one strip (32 x kp) stays in L1/L2 while the B strips of the
-        // block pass by.
-        for ib in (0..m).step_by(BLOCK) {
-            // SAFETY: strip (i0 + ib) / 32 of A is inside the packed operand (asserted).
-            let ap = unsafe { a.data.as_ptr().add((i0 + ib) * a.kp) };
-            for jb in (0..n).step_by(BLOCK) {
-                let t = (j0 + jb) / BLOCK;
-                let (h, w) = (BLOCK.min(m - ib), BLOCK.min(n - jb));
-                // A whole 32 x 32 block goes straight to `dst`; an edge block via `tile`.
-                let full = h == BLOCK && w == BLOCK;
-                let (c, ldc_c) = if full {
-                    // SAFETY: the block lies inside the caller's m x n output.
-                    (unsafe { dst.add(ib * ldc + jb) }, ldc)
-                } else {
-                    (tile.0.as_mut_ptr(), BLOCK)
-                };
-                // SAFETY: strip t of every panel of B is inside the packed operand (asserted
-                // above); `c` holds a 32 x 32 block with row stride `ldc_c`; the kernel was
-                // checked available by the caller.
-                unsafe {
-                    let bp = b.data.as_ptr();
-                    match kernel {
-                        Bf16Kernel::Amx => amx::block(ap, bp, a.kp, b.np, t, c, ldc_c),
-                        Bf16Kernel::Avx512Bf16 => avx512::block(ap, bp, a.kp, b.np, t, c, ldc_c),
-                    }
-                }
-                if full {
-                    continue;
-                }
-                for r in 0..h {
-                    // SAFETY: row ib + r, columns jb..jb + w of the m x n block (caller).
-                    let d =
-                        unsafe { std::slice::from_raw_parts_mut(dst.add((ib + r) * ldc + jb), w) };
-                    d.copy_from_slice(&tile.0[r * BLOCK..r * BLOCK + w]);
-                }
-            }
-        }
-        if kernel == Bf16Kernel::Amx {
-            // SAFETY: releases the tile state configured above.
-            unsafe { amx::release() };
-        }
+}
+
+/// Prepares the kernel's state on this thread (AMX: the tile configuration).
+///
+/// # Safety
+/// `kernel` is available.
+#[cfg(target_arch = "x86_64")]
+unsafe fn begin(kernel: Bf16Kernel) {
+    if kernel == Bf16Kernel::Amx {
+        // SAFETY: caller's contract.
+        unsafe { amx::configure() };
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (kernel, a, i0, b, j0, dst, ldc);
-        unreachable!("bf16 kernels exist only on x86_64");
+}
+
+/// Releases what [`begin`] took.
+///
+/// # Safety
+/// After [`begin`] of the same kernel on this thread.
+#[cfg(target_arch = "x86_64")]
+unsafe fn end(kernel: Bf16Kernel) {
+    if kernel == Bf16Kernel::Amx {
+        // SAFETY: caller's contract.
+        unsafe { amx::release() };
+    }
+}
+
+/// One 32 x 32 block: strip `ap` of a packed A times strip `t` of `b`, to `c` (row stride `ldc`).
+///
+/// # Safety
+/// As the kernels' `block` functions; [`begin`] ran on this thread.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn block(
+    kernel: Bf16Kernel,
+    ap: *const u16,
+    b: PackedB<'_>,
+    t: usize,
+    c: *mut f32,
+    ldc: usize,
+) {
+    let bp = b.data.as_ptr();
+    // SAFETY: caller's contract.
+    unsafe {
+        match kernel {
+            Bf16Kernel::Amx => amx::block(ap, bp, b.kp, b.np, t, c, ldc),
+            Bf16Kernel::Avx512Bf16 => avx512::block(ap, bp, b.kp, b.np, t, c, ldc),
+        }
     }
 }
 
@@ -720,6 +1129,123 @@ mod tests {
                         .map(|l| at[l * m + 32 + i] * bt[(64 + j) * k + l])
                         .sum();
                     assert!((part[i * 6 + j] - e).abs() < 0.05 * (1.0 + e.abs()));
+                }
+            }
+        }
+    }
+
+    /// The fused epilogue gives exactly what the unfused path gives: the f32 output equals the
+    /// plain product plus bias and ReLU, and both packed copies equal packing that output
+    /// (padding included), on edge shapes and in column blocks as the MLP runs them.
+    #[test]
+    fn fused_outputs_equal_packing_the_plain_product() {
+        for kernel in [Bf16Kernel::Amx, Bf16Kernel::Avx512Bf16] {
+            if !kernel.available() {
+                eprintln!("SKIPPED: {} not available on this machine", kernel.name());
+                continue;
+            }
+            for (m, n, k, relu) in [(37, 45, 70, true), (200, 300, 33, true), (64, 1, 96, false)] {
+                let a = synthetic(m * k, 31, 3);
+                let b = synthetic(k * n, 17, 5);
+                let bias = synthetic(n, 7, 1);
+                let (mut pa, mut pb) = (Vec::new(), Vec::new());
+                let pa = pack_a(Operand::row_major(&a, k), m, k, &mut pa);
+                let pb = pack_b(Operand::row_major(&b, n), k, n, &mut pb);
+                let mut want = vec![0f32; m * n];
+                // SAFETY: want holds m x n; kernel available.
+                unsafe { gemm(kernel, pa, 0, pb, 0, m, n, want.as_mut_ptr(), n) };
+                for row in want.chunks_exact_mut(n) {
+                    for (x, b) in row.iter_mut().zip(&bias) {
+                        let t = *x + *b;
+                        *x = if !relu || t > 0.0 { t } else { 0.0 };
+                    }
+                }
+                let (mut want_p, mut want_t) = (Vec::new(), Vec::new());
+                pack_a(Operand::row_major(&want, n), m, n, &mut want_p);
+                pack_a(Operand::transposed(&want, n), n, m, &mut want_t);
+                let mut got = vec![f32::NAN; m * n];
+                // Garbage in the packed outputs: the fused stores must write every value.
+                let mut got_p = vec![0xffffu16; want_p.len()];
+                let mut got_t = vec![0xffffu16; want_t.len()];
+                let out = FusedOut {
+                    bias: &bias,
+                    relu,
+                    f32_out: Some((SharedMut(got.as_mut_ptr()), n)),
+                    packed: Some(SharedMut(got_p.as_mut_ptr())),
+                    packed_t: Some(SharedMut(got_t.as_mut_ptr())),
+                };
+                for j0 in (0..n).step_by(128) {
+                    // SAFETY: the outputs hold m x n as FusedOut describes; kernel available.
+                    unsafe { gemm_fused(kernel, pa, pb, j0, 128.min(n - j0), m, n, &out) };
+                }
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&got),
+                    bits(&want),
+                    "{}: f32 output {m}x{n}",
+                    kernel.name()
+                );
+                assert_eq!(got_p, want_p, "{}: packed output {m}x{n}", kernel.name());
+                assert_eq!(got_t, want_t, "{}: packed transpose {m}x{n}", kernel.name());
+            }
+        }
+    }
+
+    /// The transposed, masked product (the back-propagated delta from the weights' packed
+    /// rows) against the plain one: within bf16 tolerance of the f32 reference, zero exactly
+    /// where the mask is, and only the requested block written.
+    #[test]
+    fn transposed_masked_product_matches_the_reference() {
+        for kernel in [Bf16Kernel::Amx, Bf16Kernel::Avx512Bf16] {
+            if !kernel.available() {
+                eprintln!("SKIPPED: {} not available on this machine", kernel.name());
+                continue;
+            }
+            // w: fi x fo (the layer's weights), d: bs x fo (its output delta); the result
+            // is d w^T (bs x fi), here for rows 32..32 + 70 of w only.
+            let (fi, fo, bs) = (130, 75, 45);
+            let (i0, mrows) = (32, 70);
+            let w = synthetic(fi * fo, 31, 3);
+            let d = synthetic(bs * fo, 17, 5);
+            let mask: Vec<f32> = (0..bs * fi).map(|i| (i % 3) as f32).collect();
+            let (mut pw, mut pd) = (Vec::new(), Vec::new());
+            let pw = pack_a(Operand::row_major(&w, fo), fi, fo, &mut pw);
+            let pd = pack_b(Operand::transposed(&d, fo), fo, bs, &mut pd);
+            let mut got = vec![f32::NAN; bs * fi];
+            // SAFETY: got holds bs x fi; kernel available.
+            unsafe {
+                gemm_t_masked(
+                    kernel,
+                    pw,
+                    i0,
+                    pd,
+                    mrows,
+                    bs,
+                    SharedMut(got.as_mut_ptr()),
+                    fi,
+                    &mask,
+                )
+            };
+            for j in 0..bs {
+                for i in 0..fi {
+                    let g = got[j * fi + i];
+                    if !(i0..i0 + mrows).contains(&i) {
+                        assert!(g.is_nan(), "wrote outside the block at {j},{i}");
+                        continue;
+                    }
+                    if mask[j * fi + i] == 0.0 {
+                        assert_eq!(g.to_bits(), 0f32.to_bits());
+                        continue;
+                    }
+                    let (e, abs) = (0..fo).fold((0f64, 0f64), |(e, abs), l| {
+                        let p = w[i * fo + l] as f64 * d[j * fo + l] as f64;
+                        (e + p, abs + p.abs())
+                    });
+                    assert!(
+                        (g as f64 - e).abs() <= abs / 128.0 + 1e-6,
+                        "{}: {g} vs {e} at {j},{i}",
+                        kernel.name()
+                    );
                 }
             }
         }

@@ -333,6 +333,29 @@ pub(crate) fn matmul_blocked_bf16(
     });
 }
 
+/// The `m x n` product `a * b` (bf16 `kernel`, packed operands) in [`COL_BLOCK`]-column
+/// blocks on at most `threads` workers, each finished 32 x 32 block going straight to the
+/// bias, the activation and the outputs `out` names (see [`bf16::FusedOut`]).
+///
+/// # Safety
+/// `out` holds the `m x n` output as [`bf16::FusedOut`] describes and nothing else accesses
+/// it meanwhile; `kernel` is [available](Bf16Kernel::available).
+pub(crate) unsafe fn matmul_blocked_bf16_fused(
+    m: usize,
+    n: usize,
+    kernel: Bf16Kernel,
+    a: PackedA<'_>,
+    b: PackedB<'_>,
+    out: bf16::FusedOut<'_>,
+    threads: usize,
+) {
+    // SAFETY: each task writes its own column block [j0, j0 + w) of every output (caller's
+    // contract for the rest).
+    each_column_block(n, threads, |j0, w| unsafe {
+        bf16::gemm_fused(kernel, a, b, j0, w, m, n, &out)
+    });
+}
+
 /// Runs `f(j0, width)` for the [`COL_BLOCK`]-column blocks of `n` columns on at most
 /// `threads` workers.
 fn each_column_block(n: usize, threads: usize, f: impl Fn(usize, usize) + Sync) {

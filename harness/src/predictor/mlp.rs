@@ -22,6 +22,15 @@
 //! blocks with bias + ReLU fused (one chunk: its blocks spread over the workers). Block and
 //! chunk sizes never depend on the thread count and every reduction has a fixed order, so
 //! results are bit-identical for any [`Threads`]; with `Threads(1)` nothing touches rayon.
+//!
+//! bf16 ([`Precision`]): the weights live in two packed bf16 copies, the forward product's
+//! right operand and (after the first layer) the back-propagation's left operand, both
+//! rewritten from the f32 master rows inside each Adam task. Each hidden layer's finished
+//! 32 x 32 output blocks are biased and activated in L1 and written, in one pass, to the f32
+//! activations (the ReLU derivative's mask), to the next layer's packed input and, transposed,
+//! to the next layer's weight-gradient operand; prediction writes only the packed input. The
+//! back-propagated delta is computed transposed, `W delta^T`, from the weights' packed rows,
+//! and stored back transposed through the mask, so no transposed copy of `W` is ever made.
 
 use super::bf16::{self, Bf16Kernel, PackedA, PackedB};
 use super::kernels::{self, AdamStep, ColumnBlocks, Epilogue, Operand};
@@ -240,46 +249,34 @@ pub struct Mlp {
     steps: u64,
 }
 
-/// Per-call buffers of the forward pass: two f32 activation buffers and a packed bf16 one.
+/// Per-call buffers of the forward pass: two f32 activation buffers (f32) or two packed bf16
+/// ones (bf16: each layer's output goes straight into the next layer's packed operand).
 #[derive(Default)]
 struct Scratch {
     f: [Vec<f32>; 2],
-    a: Vec<u16>,
+    a: [Vec<u16>; 2],
 }
 
-/// `dst[rows x fan_out] = act(src[rows x fan_in] W + b)` (ReLU unless `last`), with the bf16
-/// `kernel` on the packed weights `packed` when given, else in f32.
-#[allow(clippy::too_many_arguments)]
+/// `dst[rows x fan_out] = act(src[rows x fan_in] W + b)` in f32 (ReLU unless `last`).
 fn layer_forward(
     layer: &Layer,
-    packed: Option<(Bf16Kernel, &[u16])>,
     last: bool,
     src: &[f32],
     dst: &mut [f32],
     rows: usize,
-    pa: &mut Vec<u16>,
     threads: usize,
 ) {
     let (fi, fo) = (layer.fan_in, layer.fan_out);
-    let epi = Epilogue::BiasAct(&layer.b, !last);
-    match packed {
-        Some((kernel, w)) => {
-            let a = bf16::pack_a(Operand::row_major(src, fi), rows, fi, pa);
-            let (kp, np) = bf16::b_shape(fi, fo);
-            let b = PackedB { data: w, kp, np };
-            kernels::matmul_blocked_bf16(dst, rows, fo, kernel, a, b, epi, threads);
-        }
-        None => kernels::matmul_blocked(
-            dst,
-            rows,
-            fo,
-            fi,
-            Operand::row_major(src, fi),
-            Operand::row_major(&layer.w, fo),
-            epi,
-            threads,
-        ),
-    }
+    kernels::matmul_blocked(
+        dst,
+        rows,
+        fo,
+        fi,
+        Operand::row_major(src, fi),
+        Operand::row_major(&layer.w, fo),
+        Epilogue::BiasAct(&layer.b, !last),
+        threads,
+    )
 }
 
 impl Mlp {
@@ -298,10 +295,6 @@ impl Mlp {
     /// The bf16 kernel the last fit ran on (`None`: f32).
     pub fn bf16_kernel(&self) -> Option<Bf16Kernel> {
         self.kernel
-    }
-    /// With a bf16 kernel, layer `l`'s packed weights.
-    fn packed_layer(&self, l: usize) -> Option<(Bf16Kernel, &[u16])> {
-        self.kernel.map(|k| (k, self.packed[l].as_slice()))
     }
     /// Adam steps (mini-batches) run by the last fit (scikit-learn's `_optimizer.t`).
     pub fn n_steps(&self) -> u64 {
@@ -360,7 +353,10 @@ impl Mlp {
         threads: usize,
     ) {
         let nl = self.layers.len();
-        let Scratch { f: [s0, s1], a: pa } = scratch;
+        if let Some(kernel) = self.kernel {
+            return self.forward_chunk_bf16(kernel, input, rows, out, scratch, threads);
+        }
+        let Scratch { f: [s0, s1], .. } = scratch;
         let (mut cur, mut next): (&mut Vec<f32>, &mut Vec<f32>) = (s0, s1);
         for (l, layer) in self.layers.iter().enumerate() {
             let need = rows * layer.fan_out;
@@ -377,32 +373,159 @@ impl Mlp {
                 }
                 &mut next[..need]
             };
-            let packed = self.packed_layer(l);
-            layer_forward(layer, packed, l + 1 == nl, src, dst, rows, pa, threads);
+            layer_forward(layer, l + 1 == nl, src, dst, rows, threads);
+            std::mem::swap(&mut cur, &mut next);
+        }
+    }
+
+    /// [`forward_chunk`](Self::forward_chunk) in bf16: the input is packed once, then every
+    /// hidden layer's finished blocks are biased, activated and rounded into the next layer's
+    /// packed operand while in L1 (the same numbers as packing an f32 output, bit for bit).
+    fn forward_chunk_bf16(
+        &self,
+        kernel: Bf16Kernel,
+        input: &[f32],
+        rows: usize,
+        out: &mut [f32],
+        scratch: &mut Scratch,
+        threads: usize,
+    ) {
+        let nl = self.layers.len();
+        let [pa, pb] = &mut scratch.a;
+        let d = self.layers[0].fan_in;
+        let mut a = bf16::pack_a(Operand::row_major(input, d), rows, d, pa).kp;
+        let (mut cur, mut next) = (pa, pb);
+        for (l, layer) in self.layers.iter().enumerate() {
+            let fo = layer.fan_out;
+            let (pa, pw) = self.bf16_operands(l, cur, rows);
+            debug_assert_eq!(pa.kp, a);
+            if l + 1 == nl {
+                let epi = Epilogue::BiasAct(&layer.b, false);
+                kernels::matmul_blocked_bf16(
+                    &mut out[..rows * fo],
+                    rows,
+                    fo,
+                    kernel,
+                    pa,
+                    pw,
+                    epi,
+                    threads,
+                );
+                return;
+            }
+            let (orows, okp) = bf16::a_shape(rows, fo);
+            next.resize(orows * okp, 0);
+            let fused = bf16::FusedOut {
+                bias: &layer.b,
+                relu: true,
+                f32_out: None,
+                packed: Some(bf16::SharedMut(next.as_mut_ptr())),
+                packed_t: None,
+            };
+            // SAFETY: `next` holds the packed rows x fo output; the kernel was checked when
+            // the model was fitted.
+            unsafe { kernels::matmul_blocked_bf16_fused(rows, fo, kernel, pa, pw, fused, threads) };
+            a = okp;
+            std::mem::swap(&mut cur, &mut next);
+        }
+    }
+
+    /// Layer `l`'s bf16 operands: its packed input `input` of `rows` rows and its packed
+    /// weights.
+    fn bf16_operands<'a>(
+        &'a self,
+        l: usize,
+        input: &'a [u16],
+        rows: usize,
+    ) -> (PackedA<'a>, PackedB<'a>) {
+        let (fi, fo) = (self.layers[l].fan_in, self.layers[l].fan_out);
+        let (rp, kp) = bf16::a_shape(rows, fi);
+        let (bkp, np) = bf16::b_shape(fi, fo);
+        (
+            PackedA {
+                data: input,
+                rows: rp,
+                kp,
+            },
+            PackedB {
+                data: &self.packed[l],
+                kp: bkp,
+                np,
+            },
+        )
+    }
+
+    /// The training forward pass in bf16 on the batch of `bs` rows in `tr.acts[0]`: every
+    /// hidden layer's finished blocks go, biased and activated, to the f32 activations (for
+    /// the ReLU derivative), to the next layer's packed input and, transposed, to that layer's
+    /// weight-gradient operand, while in L1.
+    fn train_forward_bf16(&self, kernel: Bf16Kernel, tr: &mut Trainer, bs: usize, threads: usize) {
+        let nl = self.layers.len();
+        let d = self.layers[0].fan_in;
+        let Trainer { acts, pa, pats, .. } = tr;
+        let [p0, p1] = pa;
+        let (mut cur, mut next) = (p0, p1);
+        bf16::pack_a(Operand::row_major(&acts[0][..bs * d], d), bs, d, cur);
+        bf16::pack_a(
+            Operand::transposed(&acts[0][..bs * d], d),
+            d,
+            bs,
+            &mut pats[0],
+        );
+        for (l, layer) in self.layers.iter().enumerate() {
+            let fo = layer.fan_out;
+            let (a, w) = self.bf16_operands(l, cur, bs);
+            let out = &mut acts[l + 1][..bs * fo];
+            if l + 1 == nl {
+                let epi = Epilogue::BiasAct(&layer.b, false);
+                kernels::matmul_blocked_bf16(out, bs, fo, kernel, a, w, epi, threads);
+                return;
+            }
+            let (orows, okp) = bf16::a_shape(bs, fo);
+            next.resize(orows * okp, 0);
+            let (trows, tkp) = bf16::a_shape(fo, bs);
+            let pat = &mut pats[l + 1];
+            pat.resize(trows * tkp, 0);
+            let fused = bf16::FusedOut {
+                bias: &layer.b,
+                relu: true,
+                f32_out: Some((bf16::SharedMut(out.as_mut_ptr()), fo)),
+                packed: Some(bf16::SharedMut(next.as_mut_ptr())),
+                packed_t: Some(bf16::SharedMut(pat.as_mut_ptr())),
+            };
+            // SAFETY: `out`, `next` and `pat` hold the bs x fo output, packed and packed
+            // transposed; the kernel was checked by `Precision::kernel`.
+            unsafe { kernels::matmul_blocked_bf16_fused(bs, fo, kernel, a, w, fused, threads) };
             std::mem::swap(&mut cur, &mut next);
         }
     }
 }
 
 impl Mlp {
-    /// bf16: packs every layer's weights for the forward product and, in row blocks, their
-    /// transposes for the back-propagation (layers after the first).
+    /// bf16: packs every layer's weights as the forward product's right operand and (layers
+    /// after the first) as the back-propagation's left operand.
     fn pack_all(&mut self, tr: &mut Trainer) {
         self.packed.clear();
-        tr.wt_panels.clear();
+        tr.wa.clear();
         for (l, layer) in self.layers.iter().enumerate() {
             let (fi, fo) = (layer.fan_in, layer.fan_out);
             let mut wf = bf16::new_b(fi, fo);
-            let np = bf16::b_shape(fi, fo).1;
-            let rb = kernels::COL_BLOCK;
-            let mut panels = Vec::new();
-            for (w, dst) in layer.w.chunks(rb * fo).zip(wf.chunks_mut(rb * np)) {
-                let mut panel = Vec::new();
-                repack_rows(w, w.len() / fo, fo, dst, (l > 0).then_some(&mut panel));
-                panels.push(panel);
+            bf16::pack_b_region(
+                Operand::row_major(&layer.w, fo),
+                0,
+                fi,
+                0,
+                fo,
+                fi,
+                fo,
+                &mut wf,
+            );
+            let mut wa = Vec::new();
+            if l > 0 {
+                bf16::pack_a(Operand::row_major(&layer.w, fo), fi, fo, &mut wa);
             }
             self.packed.push(wf);
-            tr.wt_panels.push(panels);
+            tr.wa.push(wa);
         }
     }
 }
@@ -410,14 +533,41 @@ impl Mlp {
 // A block of COL_BLOCK rows of W is exactly one contiguous panel of its packed bf16 copy.
 const _: () = assert!(kernels::COL_BLOCK == bf16::PANEL_K);
 
-/// bf16 copies of a block of `rows` rows of a layer's weights `w` (row-major, `fo` columns):
-/// into `wf`, that block's part of the packed forward operand (k = the block's rows), and
-/// into `wt` (when given) the block transposed, packed as the back-propagation's operand.
-fn repack_rows(w: &[f32], rows: usize, fo: usize, wf: &mut [u16], wt: Option<&mut Vec<u16>>) {
-    bf16::pack_b_region(Operand::row_major(w, fo), 0, rows, 0, fo, rows, fo, wf);
-    if let Some(wt) = wt {
-        bf16::pack_b(Operand::transposed(w, fo), fo, rows, wt);
+/// bf16: the Adam update of a block of rows of a layer's weights `w` (row-major, `fo`
+/// columns; moments `m`, `v`, raw gradient `g`), two rows at a time, each pair rewritten while
+/// in L1 into `wf`, the block's part of the packed forward operand (k = the block's rows),
+/// and into `wa` (when given), its strips of the back-propagation's packed left operand.
+/// Returns the sum of squares of the weights before the update, as [`kernels::adam`].
+#[allow(clippy::too_many_arguments)]
+fn adam_repack(
+    w: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    g: &[f32],
+    step: AdamStep,
+    fo: usize,
+    wf: &mut [u16],
+    mut wa: Option<&mut [u16]>,
+) -> f64 {
+    let rows = w.len() / fo;
+    let mut sumsq = 0f64;
+    for r in (0..rows).step_by(2) {
+        let span = r * fo..(r + 2).min(rows) * fo;
+        let h = span.len() / fo;
+        sumsq += kernels::adam::<true>(
+            &mut w[span.clone()],
+            &mut m[span.clone()],
+            &mut v[span.clone()],
+            &g[span.clone()],
+            step,
+        );
+        let src = Operand::row_major(&w[span], fo);
+        bf16::pack_b_region(src, r, h, 0, fo, rows, fo, wf);
+        if let Some(wa) = wa.as_deref_mut() {
+            bf16::pack_a_rows(src, r, h, fo, wa);
+        }
     }
+    sumsq
 }
 
 /// A zero vector whose pages are written now. `vec![0.0; n]` maps large buffers to the shared
@@ -437,15 +587,16 @@ struct Trainer {
     /// One gradient panel buffer per worker.
     panels: Vec<std::sync::Mutex<Vec<f32>>>,
     grad_b: Vec<f32>,
-    /// bf16 only: packed activations (forward), the delta as left and right operand, the
-    /// layer input transposed (weight gradient), and per layer and block of
-    /// [`kernels::COL_BLOCK`] rows of W, those rows transposed as the right operand of the
-    /// back-propagated delta (the whole of `W^T` in column panels).
-    pa: Vec<u16>,
-    pd_a: Vec<u16>,
+    /// bf16 only: the packed input of the layer being run forward (two, alternating); per
+    /// layer its input transposed as the weight gradient's left operand (written by the
+    /// previous layer's forward epilogue); the delta as the weight gradient's right operand
+    /// and, transposed, as the back-propagation's; per layer (after the first) the weights as
+    /// the back-propagation's left operand.
+    pa: [Vec<u16>; 2],
+    pats: Vec<Vec<u16>>,
     pd_b: Vec<u16>,
-    pat: Vec<u16>,
-    wt_panels: Vec<Vec<Vec<u16>>>,
+    pdt: Vec<u16>,
+    wa: Vec<Vec<u16>>,
     m_w: Vec<Vec<f32>>,
     v_w: Vec<Vec<f32>>,
     m_b: Vec<Vec<f32>>,
@@ -497,11 +648,11 @@ impl Predictor for Mlp {
                 .map(|_| std::sync::Mutex::new(vec![0f32; kernels::COL_BLOCK * widest]))
                 .collect(),
             grad_b: vec![0f32; widest],
-            pa: Vec::new(),
-            pd_a: Vec::new(),
+            pa: [Vec::new(), Vec::new()],
+            pats: vec![Vec::new(); nl],
             pd_b: Vec::new(),
-            pat: Vec::new(),
-            wt_panels: Vec::new(),
+            pdt: Vec::new(),
+            wa: Vec::new(),
             m_w: self
                 .layers
                 .iter()
@@ -536,19 +687,22 @@ impl Predictor for Mlp {
                     yb[k] = y[r];
                 }
                 // Forward.
-                for l in 0..nl {
-                    let layer = &self.layers[l];
-                    let (lo, hi) = tr.acts.split_at_mut(l + 1);
-                    layer_forward(
-                        layer,
-                        self.packed_layer(l),
-                        l + 1 == nl,
-                        &lo[l][..bs * layer.fan_in],
-                        &mut hi[0][..bs * layer.fan_out],
-                        bs,
-                        &mut tr.pa,
-                        threads,
-                    );
+                match self.kernel {
+                    Some(kernel) => self.train_forward_bf16(kernel, &mut tr, bs, threads),
+                    None => {
+                        for l in 0..nl {
+                            let layer = &self.layers[l];
+                            let (lo, hi) = tr.acts.split_at_mut(l + 1);
+                            layer_forward(
+                                layer,
+                                l + 1 == nl,
+                                &lo[l][..bs * layer.fan_in],
+                                &mut hi[0][..bs * layer.fan_out],
+                                bs,
+                                threads,
+                            );
+                        }
+                    }
                 }
                 // Squared loss and output delta.
                 let pred = &tr.acts[nl][..bs];
@@ -597,27 +751,44 @@ impl Predictor for Mlp {
                     //  2. the weight gradient a[:, rows]^T delta into a per-worker buffer;
                     //  3. the Adam update of these rows from that buffer (the gradient never
                     //     goes to memory).
-                    let dprev_blocks =
-                        (l > 0).then(|| ColumnBlocks::new(&mut dprev[..bs * fi], bs, fi));
                     let rb = kernels::COL_BLOCK;
-                    // bf16: the delta as left operand (back-propagation) and right operand
-                    // (weight gradient, k = batch rows), the layer input transposed.
+                    let nblocks = fi.div_ceil(rb);
+                    // f32: delta_prev in column blocks; bf16: its transpose's blocks written
+                    // through a raw pointer (each task its own columns r0..r0 + rows).
+                    let (dprev_blocks, dprev_ptr) = match (l > 0, kernel) {
+                        (false, _) => (None, None),
+                        (true, None) => {
+                            (Some(ColumnBlocks::new(&mut dprev[..bs * fi], bs, fi)), None)
+                        }
+                        (true, Some(_)) => (None, Some(bf16::SharedMut(dprev.as_mut_ptr()))),
+                    };
+                    // bf16: the delta as the weight gradient's right operand (k = batch
+                    // rows) and, transposed, as the back-propagation's (k = outputs); the
+                    // layer input transposed (from the forward epilogue).
                     let packs = kernel.map(|k| {
-                        let pd_a = (l > 0).then(|| {
-                            bf16::pack_a(Operand::row_major(dcur, fo), bs, fo, &mut tr.pd_a)
+                        let pdt = (l > 0).then(|| {
+                            bf16::pack_b(Operand::transposed(dcur, fo), fo, bs, &mut tr.pdt)
                         });
                         let pd_b = bf16::pack_b(Operand::row_major(dcur, fo), bs, fo, &mut tr.pd_b);
-                        let pat = bf16::pack_a(Operand::transposed(act, fi), fi, bs, &mut tr.pat);
-                        (k, pd_a, pd_b, pat)
+                        let (rows, kp) = bf16::a_shape(fi, bs);
+                        let pat = PackedA {
+                            data: &tr.pats[l],
+                            rows,
+                            kp,
+                        };
+                        (k, pdt, pd_b, pat)
                     });
-                    let nblocks = fi.div_ceil(rb);
-                    let mut bf_parts: Vec<Option<(&mut [u16], &mut Vec<u16>)>> = match kernel {
+                    // bf16: per block of rows of W, its part of the forward operand and (after
+                    // the first layer) its strips of the back-propagation's.
+                    type BfPart<'a> = Option<(&'a mut [u16], Option<&'a mut [u16]>)>;
+                    let mut bf_parts: Vec<BfPart<'_>> = match kernel {
                         Some(_) => {
                             let np = bf16::b_shape(fi, fo).1;
+                            let kpa = bf16::a_shape(fi, fo).1;
+                            let mut wa = tr.wa[l].chunks_mut(rb * kpa);
                             self.packed[l]
                                 .chunks_mut(rb * np)
-                                .zip(tr.wt_panels[l].iter_mut())
-                                .map(Some)
+                                .map(|wf| Some((wf, wa.next())))
                                 .collect()
                         }
                         None => (0..nblocks).map(|_| None).collect(),
@@ -635,38 +806,40 @@ impl Predictor for Mlp {
                         threads,
                         items,
                         |w| tr.panels[w].lock().unwrap(),
-                        |buf, (p, (((w, m), v), bf))| {
+                        |buf, (p, (((w, m), v), mut bf))| {
                             let (r0, rows) = (p * rb, w.len() / fo);
                             let g = &mut buf[..rows * fo];
                             match (&packs, &bf) {
-                                (Some((k, pd_a, pd_b, pat)), Some((_, panel))) => {
-                                    if let (Some(db), Some(pd_a)) = (&dprev_blocks, pd_a) {
-                                        let (kp, np) = bf16::b_shape(fo, rows);
-                                        let wt = PackedB {
-                                            data: panel,
+                                (Some((k, pdt, pd_b, pat)), Some((_, wa))) => {
+                                    if let (Some(dp), Some(pdt), Some(wa)) = (dprev_ptr, pdt, wa) {
+                                        let kp = bf16::a_shape(fi, fo).1;
+                                        let wa = PackedA {
+                                            data: wa,
+                                            rows: wa.len() / kp,
                                             kp,
-                                            np,
                                         };
-                                        // SAFETY: only this task writes columns r0..r0 + rows;
-                                        // the kernel was checked by `Precision::kernel`.
+                                        // SAFETY: only this task writes columns r0..r0 + rows
+                                        // of delta_prev (bs x fi); the kernel was checked by
+                                        // `Precision::kernel`.
                                         unsafe {
-                                            db.matmul_bf16(
-                                                r0,
-                                                rows,
+                                            bf16::gemm_t_masked(
                                                 *k,
-                                                *pd_a,
-                                                wt,
+                                                wa,
                                                 0,
-                                                Epilogue::ReluMask(act),
+                                                *pdt,
+                                                rows,
+                                                bs,
+                                                bf16::SharedMut(dp.0.add(r0)),
+                                                fi,
+                                                &act[r0..],
                                             )
                                         };
                                     }
-                                    let pat: PackedA<'_> = *pat;
                                     // SAFETY: g holds rows x fo values; kernel available.
                                     unsafe {
                                         bf16::gemm(
                                             *k,
-                                            pat,
+                                            *pat,
                                             r0,
                                             *pd_b,
                                             0,
@@ -702,11 +875,12 @@ impl Predictor for Mlp {
                                     );
                                 }
                             }
-                            let ss = kernels::adam::<true>(w, m, v, g, step);
-                            if let Some((wf, panel)) = bf {
-                                repack_rows(w, rows, fo, wf, (l > 0).then_some(panel));
+                            match bf.as_mut() {
+                                Some((wf, wa)) => {
+                                    adam_repack(w, m, v, g, step, fo, wf, wa.as_deref_mut())
+                                }
+                                None => kernels::adam::<true>(w, m, v, g, step),
                             }
-                            ss
                         },
                     );
                     for p in parts {
@@ -1182,6 +1356,26 @@ mod tests {
             let mut as_f32 = Mlp::new(small(vec![64, 64], 60), Threads::ONE);
             as_f32.layers = m1.layers.clone();
             assert_ne!(as_f32.predict(big), p1);
+            // The fused forward pass equals the unfused one (f32 output of each layer, then
+            // packed for the next), bit for bit.
+            let mut cur = big.data.to_vec();
+            for (l, layer) in m1.layers.iter().enumerate() {
+                let (fi, fo) = (layer.fan_in, layer.fan_out);
+                let mut pa = Vec::new();
+                let a = bf16::pack_a(Operand::row_major(&cur, fi), big.rows, fi, &mut pa);
+                let (kp, np) = bf16::b_shape(fi, fo);
+                let w = PackedB {
+                    data: &m1.packed[l],
+                    kp,
+                    np,
+                };
+                let mut out = vec![0f32; big.rows * fo];
+                let last = l + 1 == m1.layers.len();
+                let epi = Epilogue::BiasAct(&layer.b, !last);
+                kernels::matmul_blocked_bf16(&mut out, big.rows, fo, kernel, a, w, epi, 1);
+                cur = out;
+            }
+            assert!(cur.iter().zip(&p1).all(|(a, b)| a.to_bits() == b.to_bits()));
         }
         if Bf16Kernel::best().is_none() {
             let m = fit(Precision::Bf16, 1);

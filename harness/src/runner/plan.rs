@@ -3,9 +3,10 @@
 //! machine, the CPU time this process has used (to time other methods by one real run), and
 //! the number of `--shard`s whose runs fit a wall-clock target.
 //!
-//! The MLP cost model counts the GEMM FLOPs of every fit at `max_iter` epochs (an upper bound:
-//! early stopping only shortens fits) and of every whole-space prediction, and divides them by
-//! the single-thread rates measured here, so estimates are CPU-seconds.
+//! The MLP cost model counts the GEMM FLOPs of every fit and of every whole-space prediction,
+//! and divides them by the single-thread rates measured here, so estimates are CPU-seconds.
+//! A fit runs `max_iter` epochs at most; how many it really runs (early stopping) is measured
+//! by [`calibrate_epochs`] on the benchmark itself, else the bound is used.
 
 use crate::matrix::Matrix;
 use crate::predictor::mlp::{Mlp, MlpConfig};
@@ -61,6 +62,79 @@ pub fn calibrate_mlp(cfg: &MlpConfig, inputs: usize) -> Result<MlpRates> {
     })
 }
 
+/// Training-set sizes above this are not fitted by [`calibrate_epochs`]: the epochs measured
+/// at the largest size fitted stand for them.
+pub const CALIBRATION_MAX_ROWS: usize = 1000;
+
+/// The epochs the MLP `cfg` runs (scikit-learn's early stopping) when fitted on `n` rows, for
+/// every `n` of `fits`: fitted on one thread on uniform samples of the benchmark (`features`,
+/// and `targets` standardised as WeakNAS does) at up to three sizes of the schedule (its
+/// first, middle and last, capped at [`CALIBRATION_MAX_ROWS`]), then interpolated linearly in
+/// `n` between them and held constant beyond. WeakNAS fits on its queried cells, mostly the
+/// predicted top, not on uniform samples, so this is an estimate, not a bound.
+pub fn calibrate_epochs(
+    cfg: &MlpConfig,
+    features: &Matrix,
+    targets: &[f64],
+    fits: &[usize],
+) -> Result<Vec<f64>> {
+    if fits.is_empty() {
+        return Ok(Vec::new());
+    }
+    if features.rows != targets.len() || features.rows == 0 {
+        bail!(
+            "plan: {} feature rows but {} target values",
+            features.rows,
+            targets.len()
+        );
+    }
+    let cap = CALIBRATION_MAX_ROWS.min(features.rows);
+    let mut sizes: Vec<usize> = [fits[0], fits[fits.len() / 2], fits[fits.len() - 1]]
+        .iter()
+        .map(|&n| n.clamp(1, cap))
+        .collect();
+    sizes.dedup();
+    let mut measured = Vec::with_capacity(sizes.len());
+    for &n in &sizes {
+        let mut rng = crate::rng::stream("plan-calibration", n as u64, "epochs");
+        let rows: Vec<u32> = rand::seq::index::sample(&mut rng, features.rows, n)
+            .into_iter()
+            .map(|r| r as u32)
+            .collect();
+        let y: Vec<f64> = rows.iter().map(|&r| targets[r as usize]).collect();
+        let mean = y.iter().sum::<f64>() / n as f64;
+        let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+        let sd = if sd > 0.0 { sd } else { 1.0 };
+        let y: Vec<f32> = y.iter().map(|v| ((v - mean) / sd) as f32).collect();
+        let x = features.gather(&rows);
+        let mut m = Mlp::new(cfg.clone(), Threads::ONE);
+        m.fit(x.view(), &y, &mut rng)?;
+        measured.push((n as f64, m.n_iter() as f64));
+    }
+    Ok(fits
+        .iter()
+        .map(|&n| interpolate(&measured, n as f64))
+        .collect())
+}
+
+/// Piecewise-linear through `points` (sorted by x), constant beyond the ends.
+fn interpolate(points: &[(f64, f64)], x: f64) -> f64 {
+    let (first, last) = (points[0], points[points.len() - 1]);
+    if x <= first.0 {
+        return first.1;
+    }
+    if x >= last.0 {
+        return last.1;
+    }
+    for w in points.windows(2) {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        if x <= x1 {
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
+        }
+    }
+    last.1
+}
+
 /// The MLP work of one run of a WeakNAS method: its predictor settings, ensemble members and
 /// the training-set size of every fit (each fit is followed by a whole-space prediction).
 #[derive(Clone, Debug)]
@@ -106,14 +180,19 @@ pub fn weaknas_mlp_work(
 }
 
 impl MlpWork {
-    /// FLOPs of training (at `max_iter` epochs) and of prediction over `space_rows` rows.
-    pub fn flops(&self, inputs: usize, space_rows: usize) -> (f64, f64) {
+    /// FLOPs of training and of prediction over `space_rows` rows, each fit at `epochs[i]`
+    /// epochs (`None`: at `max_iter`, the upper bound).
+    pub fn flops(&self, inputs: usize, space_rows: usize, epochs: Option<&[f64]>) -> (f64, f64) {
         let per_epoch_row = 2.0 * self.mlp.train_macs_per_row(inputs) as f64;
-        let epochs = self.mlp.max_iter as f64;
+        let bound = self.mlp.max_iter as f64;
         let train: f64 = self
             .fits
             .iter()
-            .map(|&n| per_epoch_row * n as f64 * epochs)
+            .enumerate()
+            .map(|(i, &n)| {
+                let e = epochs.map_or(bound, |e| e[i].min(bound));
+                per_epoch_row * n as f64 * e
+            })
             .sum();
         let predict = 2.0
             * self.mlp.forward_macs_per_row(inputs) as f64
@@ -122,9 +201,16 @@ impl MlpWork {
         let m = self.members as f64;
         (train * m, predict * m)
     }
-    /// Estimated CPU-seconds of the run's MLP work at `rates`.
-    pub fn cpu_s(&self, inputs: usize, space_rows: usize, rates: MlpRates) -> f64 {
-        let (t, p) = self.flops(inputs, space_rows);
+    /// Estimated CPU-seconds of the run's MLP work at `rates` (fits at `epochs`, as in
+    /// [`flops`](Self::flops)).
+    pub fn cpu_s(
+        &self,
+        inputs: usize,
+        space_rows: usize,
+        rates: MlpRates,
+        epochs: Option<&[f64]>,
+    ) -> f64 {
+        let (t, p) = self.flops(inputs, space_rows, epochs);
         t / rates.train + p / rates.predict
     }
 }
@@ -192,9 +278,16 @@ mod tests {
         assert_eq!(w.members, 1);
         // One hidden layer of 8 on 30 inputs: forward 30*8 + 8 = 248 MACs per row; training
         // 3 * 248 - 240 = 504 per row and epoch; 100 epochs.
-        let (t, p) = w.flops(30, 1000);
+        let (t, p) = w.flops(30, 1000, None);
         assert_eq!(t, 2.0 * 504.0 * 95.0 * 100.0);
         assert_eq!(p, 2.0 * 248.0 * 1000.0 * 4.0);
+        // Measured epochs replace the bound fit by fit (and never exceed it).
+        let (t, p2) = w.flops(30, 1000, Some(&[10.0, 20.0, 30.0, 500.0]));
+        assert_eq!(
+            t,
+            2.0 * 504.0 * (10.0 * 10.0 + 20.0 * 20.0 + 30.0 * 30.0 + 35.0 * 100.0)
+        );
+        assert_eq!(p2, p);
         let ei: toml::Table = toml::from_str("ensemble = 3").unwrap();
         let e = weaknas_mlp_work("weaknas-ei", &ei, "nb101", 300)
             .unwrap()
@@ -207,6 +300,49 @@ mod tests {
         assert!(weaknas_mlp_work("weaknas", &gbdt, "nb201", 10)
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn interpolation_is_linear_inside_and_constant_outside() {
+        let pts = [(10.0, 40.0), (100.0, 22.0), (1000.0, 13.0)];
+        assert_eq!(interpolate(&pts, 5.0), 40.0);
+        assert_eq!(interpolate(&pts, 55.0), 31.0);
+        assert_eq!(interpolate(&pts, 550.0), 17.5);
+        assert_eq!(interpolate(&pts, 5000.0), 13.0);
+        assert_eq!(interpolate(&[(7.0, 3.0)], 100.0), 3.0);
+    }
+
+    /// Early stopping is measured, not assumed: on a SYNTHETIC learnable target with a
+    /// tolerance that stops fits early, every fit of the schedule gets a measured epoch count
+    /// below the bound, sizes beyond the cap reuse the largest size fitted, and it is
+    /// deterministic.
+    #[test]
+    fn epochs_are_measured_on_the_benchmark_and_interpolated() {
+        let (rows, inputs) = (3000, 6);
+        let mut rng = crate::rng::stream("t", 0, "plan");
+        let data: Vec<f32> = (0..rows * inputs)
+            .map(|_| rand::Rng::random::<f32>(&mut rng))
+            .collect();
+        let targets: Vec<f64> = data
+            .chunks(inputs)
+            .map(|r| (r[0] * 2.0 + r[1] - r[2] * r[3]) as f64)
+            .collect();
+        let x = Matrix::from_vec(rows, inputs, data);
+        let cfg = MlpConfig {
+            hidden: vec![16],
+            max_iter: 60,
+            tol: 1e-2,
+            ..MlpConfig::default()
+        };
+        let fits = [10, 510, 1010, 2000];
+        let e = calibrate_epochs(&cfg, &x, &targets, &fits).unwrap();
+        assert_eq!(e.len(), fits.len());
+        assert!(e.iter().all(|&v| (1.0..=60.0).contains(&v)), "{e:?}");
+        assert!(e.iter().any(|&v| v < 60.0), "no fit stopped early: {e:?}");
+        // 1010 and 2000 are both fitted at the cap (1000 rows).
+        assert_eq!(e[2], e[3]);
+        assert_eq!(e, calibrate_epochs(&cfg, &x, &targets, &fits).unwrap());
+        assert!(calibrate_epochs(&cfg, &x, &targets[..10], &fits).is_err());
     }
 
     #[test]
