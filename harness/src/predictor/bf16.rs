@@ -124,38 +124,44 @@ pub(crate) fn to_bf16(x: f32) -> u16 {
     }
 }
 
-/// Interleaves two rows into bf16 pairs: `dst[2c] = x0[c]`, `dst[2c + 1] = x1[c]` (0 when
-/// `x1` is absent: the zero padding of an odd k).
-fn pair_row(dst: &mut [u16], x0: &[f32], x1: Option<&[f32]>) {
+/// Interleaves two rows into bf16 pairs, strip by strip: the 32 columns of strip `t` go to
+/// `out[t * stride..]` as `[x0[c], x1[c]]` pairs (`x1` absent: the zero padding of an odd k).
+/// One dispatch for the whole pair of rows (AVX-512 where the CPU has it).
+fn pair_strips(out: &mut [u16], stride: usize, x0: &[f32], x1: Option<&[f32]>) {
     #[inline(always)]
-    fn body(dst: &mut [u16], x0: &[f32], x1: Option<&[f32]>) {
-        match x1 {
-            Some(x1) => {
-                for ((d, a), b) in dst.chunks_exact_mut(2).zip(x0).zip(x1) {
-                    d[0] = to_bf16(*a);
-                    d[1] = to_bf16(*b);
+    fn body(out: &mut [u16], stride: usize, x0: &[f32], x1: Option<&[f32]>) {
+        for (t, c0) in (0..x0.len()).step_by(BLOCK).enumerate() {
+            let w = BLOCK.min(x0.len() - c0);
+            let dst = &mut out[t * stride..t * stride + 2 * w];
+            let a = &x0[c0..c0 + w];
+            match x1 {
+                Some(x1) => {
+                    for ((d, a), b) in dst.chunks_exact_mut(2).zip(a).zip(&x1[c0..c0 + w]) {
+                        d[0] = to_bf16(*a);
+                        d[1] = to_bf16(*b);
+                    }
                 }
-            }
-            None => {
-                for (d, a) in dst.chunks_exact_mut(2).zip(x0) {
-                    d[0] = to_bf16(*a);
+                None => {
+                    for (d, a) in dst.chunks_exact_mut(2).zip(a) {
+                        d[0] = to_bf16(*a);
+                    }
                 }
             }
         }
     }
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw")]
-    fn v4(dst: &mut [u16], x0: &[f32], x1: Option<&[f32]>) {
-        body(dst, x0, x1)
+    fn v4(out: &mut [u16], stride: usize, x0: &[f32], x1: Option<&[f32]>) {
+        body(out, stride, x0, x1)
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512bw")
     {
         // SAFETY: the CPU has the features (checked).
-        return unsafe { v4(dst, x0, x1) };
+        return unsafe { v4(out, stride, x0, x1) };
     }
-    body(dst, x0, x1)
+    body(out, stride, x0, x1)
 }
 
 /// `dst[c] = to_bf16(src[c])` (AVX-512 where the CPU has it).
@@ -288,20 +294,37 @@ pub(crate) fn pack_a_into(src: Operand<'_>, m: usize, k: usize, out: &mut [u16])
 }
 
 /// Writes rows `i0..i0 + m` of a packed left operand with `k` columns from the row-major
-/// `src` (its row `i` is the operand's row `i0 + i`); padding is not written.
+/// `src` (its row `i` is the operand's row `i0 + i`); padding is not written. One dispatch
+/// for the whole block (AVX-512 where the CPU has it).
 pub(crate) fn pack_a_rows(src: Operand<'_>, i0: usize, m: usize, k: usize, out: &mut [u16]) {
     assert_eq!(src.cs, 1, "pack_a_rows: row-major source");
-    let kp = round_up(k.max(1), K_ALIGN);
-    for i in 0..m {
-        for k0 in (0..k).step_by(K_ALIGN) {
-            let w = K_ALIGN.min(k - k0);
-            let o = a_offset(i0 + i, k0, kp);
-            convert_row(
-                &mut out[o..o + w],
-                &src.data[i * src.rs + k0..i * src.rs + k0 + w],
-            );
+    #[inline(always)]
+    fn body(src: Operand<'_>, i0: usize, m: usize, k: usize, out: &mut [u16]) {
+        let kp = round_up(k.max(1), K_ALIGN);
+        for i in 0..m {
+            for k0 in (0..k).step_by(K_ALIGN) {
+                let w = K_ALIGN.min(k - k0);
+                let o = a_offset(i0 + i, k0, kp);
+                let s = &src.data[i * src.rs + k0..i * src.rs + k0 + w];
+                for (d, x) in out[o..o + w].iter_mut().zip(s) {
+                    *d = to_bf16(*x);
+                }
+            }
         }
     }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn v4(src: Operand<'_>, i0: usize, m: usize, k: usize, out: &mut [u16]) {
+        body(src, i0, m, k, out)
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+    {
+        // SAFETY: the CPU has the features (checked).
+        return unsafe { v4(src, i0, m, k, out) };
+    }
+    body(src, i0, m, k, out)
 }
 
 /// Allocates a zeroed packed right operand for a `k x n` matrix (fill it with [`pack_b_region`]).
@@ -339,15 +362,7 @@ pub(crate) fn pack_b_region(
             let base = panel + (kk % PANEL_K / 2) * 2 * BLOCK;
             let row0 = &src.data[r * src.rs..r * src.rs + nr];
             let row1 = (r + 1 < kr).then(|| &src.data[(r + 1) * src.rs..(r + 1) * src.rs + nr]);
-            for (t, c0) in (0..nr).step_by(BLOCK).enumerate() {
-                let w = BLOCK.min(nr - c0);
-                let o = base + t * (h / 2) * 2 * BLOCK;
-                pair_row(
-                    &mut out[o..o + 2 * w],
-                    &row0[c0..c0 + w],
-                    row1.map(|x| &x[c0..c0 + w]),
-                );
-            }
+            pair_strips(&mut out[base..], (h / 2) * 2 * BLOCK, row0, row1);
         }
     } else if src.rs == 1 && k0.is_multiple_of(PANEL_K) {
         // Transposed source: its rows (our columns) are contiguous, and so is each pair
@@ -557,7 +572,16 @@ unsafe fn store_block(t: &[f32; BLOCK * BLOCK], at: BlockAt, out: &FusedOut<'_>)
         for r in 0..h {
             // SAFETY: row i + r, columns j..j + w are inside the output (caller).
             let d = unsafe { std::slice::from_raw_parts_mut(dst.0.add((i + r) * ldc + j), w) };
-            d.copy_from_slice(&t[r * BLOCK..r * BLOCK + w]);
+            let row = &t[r * BLOCK..r * BLOCK + w];
+            if let (Ok(d), Ok(row)) = (
+                <&mut [f32; BLOCK]>::try_from(&mut *d),
+                <&[f32; BLOCK]>::try_from(row),
+            ) {
+                // A whole row as a fixed-size copy (inline vector moves, not a memmove call).
+                *d = *row;
+            } else {
+                d.copy_from_slice(row);
+            }
         }
     }
     if let Some(p) = out.packed {
