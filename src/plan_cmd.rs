@@ -99,11 +99,22 @@ pub fn plan(args: &RunArgs) -> Result<ExitCode> {
                 ),
                 None => format!("at <= {} epochs (bound)", work.mlp.max_iter),
             };
+            // A stop rule ends runs early by an amount no model can know beforehand: the
+            // schedule is counted to the whole budget, so the estimate is a bound.
+            let bound = if spec.stop.is_budget() {
+                String::new()
+            } else {
+                format!(
+                    "; an upper bound: runs stop at the optimum (stop = \"{}\") but every fit up \
+                     to the budget is counted",
+                    spec.stop.name()
+                )
+            };
             (
                 work.cpu_s(inputs, rows_n, r, epochs.as_deref()),
                 format!(
                     "MLP model: {} fits x {} member(s), {fits_at}, predicting {rows_n} rows; \
-                     {:.0}/{:.0} GFLOP/s per core train/predict ({})",
+                     {:.0}/{:.0} GFLOP/s per core train/predict ({}){bound}",
                     work.fits.len(),
                     work.members,
                     r.train / 1e9,

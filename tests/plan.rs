@@ -92,6 +92,23 @@ fn plan_prints_estimates_and_its_slurm_script_runs_and_merges() {
             .args(["--plan", "--plan-wall", "100h"]));
     assert!(text.contains("--shard I/1"), "{text}");
 
+    // Under a stop rule the MLP estimate counts the whole budget and says it is a bound.
+    let opt = work.path().join("opt.toml");
+    std::fs::write(
+        &opt,
+        SPEC.replace("budget = 20", "budget = 15625\nstop = \"optimum\""),
+    )
+    .unwrap();
+    let text =
+        ok(weaknas(home.path())
+            .arg("run")
+            .arg(&opt)
+            .args(["--plan", "--methods", "WeakNAS"]));
+    assert!(
+        text.contains("1563 fits") && text.contains("an upper bound: runs stop at the optimum"),
+        "{text}"
+    );
+
     // --methods plans (and scripts) only those methods.
     let only = work.path().join("only.sh");
     let text = ok(weaknas(home.path())
