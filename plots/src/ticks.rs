@@ -96,9 +96,13 @@ pub(crate) fn linear(lo: f64, hi: f64, target: usize) -> Ticks {
         let last = ((hi + eps) / s).floor() as i64;
         (first..=last).map(|k| at(k, s)).collect()
     };
+    // As many decimals as the step needs: 25 -> 0, 2.5 -> 1, 0.25 -> 2.
     let mut decimals = (-step.log10().floor()).max(0.0) as usize;
     if m == 2.5 {
-        decimals += 1;
+        let scaled = step * 10f64.powi(decimals as i32);
+        if (scaled - scaled.round()).abs() > 1e-6 * scaled.abs().max(1.0) {
+            decimals += 1;
+        }
     }
     Ticks {
         bold: ticks(step),
@@ -174,6 +178,13 @@ mod tests {
         assert_eq!(t.label(t.bold[0]), "0.0");
         let t = linear(0.0, 1000.0, 8);
         assert_eq!(t.label(t.bold[1]), "200");
+        // Steps of 2.5 x 10^k: decimals only where the step has a fraction.
+        let t = linear(10.0, 200.0, 8);
+        assert_eq!((t.bold[0], t.label(t.bold[0])), (25.0, "25".to_string()));
+        let t = linear(0.0, 20.0, 8);
+        assert_eq!(t.label(t.bold[1]), "2.5");
+        let t = linear(0.0, 2.0, 8);
+        assert_eq!(t.label(t.bold[1]), "0.25");
         let t = linear(-0.6, 0.6, 6);
         assert!(t.bold.iter().all(|v| t.label(*v) != "-0.0"));
     }
