@@ -1,10 +1,10 @@
-//! Quick side-by-side of the MLP's precisions on one thread, in CPU time (robust when other
-//! work shares the cores, unlike wall time): the paper's 4 x 1000 MLP, a few Adam steps on
+//! Quick side-by-side of the MLP's precisions in CPU time (robust when other work shares the
+//! cores, unlike wall time): the paper's 4 x 1000 MLP, a few Adam steps on
 //! synthetic rows of 30 features (init and packing included), then a prediction.
 //!
 //! Usage: `cargo run --release -p weaknas-harness --example bf16_probe [F32|Bf16Amx|Bf16Avx512]
-//! [FIT_ROWS STEPS PREDICT_ROWS]` (default: every precision this machine has; 200 rows, 5
-//! steps, 8,192 rows). The data are synthetic (timing only).
+//! [FIT_ROWS STEPS PREDICT_ROWS [THREADS]]` (default: every precision this machine has; 200
+//! rows, 5 steps, 8,192 rows, one thread). The data are synthetic (timing only).
 
 use std::time::Instant;
 use weaknas_harness::matrix::Matrix;
@@ -46,7 +46,7 @@ fn main() {
             precision: p,
             ..MlpConfig::default()
         };
-        let mut m = Mlp::new(cfg, Threads::ONE);
+        let mut m = Mlp::new(cfg, Threads(num(5, 1)));
         let (c0, t0) = (process_cpu_s(), Instant::now());
         m.fit(
             x.view(),

@@ -266,7 +266,7 @@ pub(crate) fn pack_a<'a>(
 /// k)` (at least `m` rounded up to 32 rows). The padding is not written: `out`'s must already
 /// be zero. Strips are contiguous, so `out` may be the strips of rows `32 s..` of a larger
 /// operand with the same `k`.
-pub(crate) fn pack_a_into(src: Operand<'_>, m: usize, k: usize, out: &mut [u16]) {
+fn pack_a_into(src: Operand<'_>, m: usize, k: usize, out: &mut [u16]) {
     let (rows, kp) = a_shape(m, k);
     assert!(
         out.len() >= rows * kp,
