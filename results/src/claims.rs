@@ -194,10 +194,27 @@ fn scope(task: &TaskKey) -> String {
     )
 }
 
+/// The NAS-Bench-201 table's verdict rule, as the report states it.
+const TABLE_RULE: &str = "reproduced = significantly better than every other method at every budget; contradicted = some method significantly better at some budget; else not reproduced.";
+
+/// The ablations' verdict rule, as the report states it.
+const ABLATION_RULE: &str = "reproduced = no variant significantly better than the default at any budget (Holm); contradicted = some variant significantly better.";
+
+/// Whether `tests` paired comparisons on as few as `n` seeds can reach significance at all
+/// after Holm: a paired (signed-rank) test on n pairs never gives p below 2 / 2^n, so the
+/// smallest Holm-adjusted p is `tests` times that. `None` when they can; else the fewest
+/// seeds that could.
+fn too_few_seeds(n: usize, tests: usize) -> Option<usize> {
+    let min_adj = |n: usize| tests as f64 * 2f64.powi(1 - n as i32);
+    (min_adj(n) >= 0.05).then(|| (n..).find(|&k| min_adj(k) < 0.05).unwrap_or(n))
+}
+
 /// Claim 3, the NAS-Bench-201 table: WeakNAS against every other method at each budget,
 /// incumbent report value. Rule per dataset: reproduced if WeakNAS is significantly better
 /// than every other method at every budget; contradicted if any method is significantly
-/// better than WeakNAS at any budget; otherwise not reproduced.
+/// better than WeakNAS at any budget; otherwise not reproduced. Pending while there are too
+/// few common seeds for any of the tests to reach significance (a verdict then would only
+/// say that nothing was measured).
 pub fn table_claims(
     curves: &[RunCurve],
     weaknas: &str,
@@ -246,13 +263,24 @@ pub fn table_claims(
                 }
             ));
         }
-        let verdict = if any_worse {
+        let n_min = tests.iter().map(|t| t.2.n).min().unwrap_or(0);
+        let underpowered = too_few_seeds(n_min, tests.len());
+        let verdict = if underpowered.is_some() {
+            ClaimVerdict::Pending
+        } else if any_worse {
             ClaimVerdict::Contradicted
         } else if all_better {
             ClaimVerdict::Reproduced
         } else {
             ClaimVerdict::NotReproduced
         };
+        let mut reason = TABLE_RULE.to_string();
+        if let Some(need) = underpowered {
+            reason = format!(
+                "pending: {n_min} common seeds, and no paired test on {n_min} seeds can reach significance after Holm over {} tests (at least {need} are needed). {reason}",
+                tests.len()
+            );
+        }
         out.push(Claim {
             id: "NAS-Bench-201 table".into(),
             scope: scope(&task),
@@ -264,7 +292,7 @@ pub fn table_claims(
             paper: "not in references.md (the paper's NAS-Bench-201 table was not verified here)".into(),
             ours: lines.join("; "),
             verdict,
-            reason: "reproduced = significantly better than every other method at every budget; contradicted = some method significantly better at some budget; else not reproduced.".into(),
+            reason,
             evidence: evidence.to_vec(),
         });
     }
@@ -290,12 +318,17 @@ pub fn ablation_claims(
                 "The paper's default ({default}) is the right choice among the {what} variants it ablates."
             );
             c.paper = "figure only (ablation plots; numbers not verified here)".into();
-            c.verdict = if worse {
-                ClaimVerdict::Contradicted
+            if c.verdict == ClaimVerdict::Pending {
+                // Too few seeds: "no variant significantly better" would hold for any data.
+                c.reason = c.reason.replace(TABLE_RULE, ABLATION_RULE);
             } else {
-                ClaimVerdict::Reproduced
-            };
-            c.reason = "reproduced = no variant significantly better than the default at any budget (Holm); contradicted = some variant significantly better.".into();
+                c.verdict = if worse {
+                    ClaimVerdict::Contradicted
+                } else {
+                    ClaimVerdict::Reproduced
+                };
+                c.reason = ABLATION_RULE.into();
+            }
             c
         })
         .collect()
@@ -738,6 +771,36 @@ mod tests {
         }
         let c = table_claims(&curves, "A", &[2, 3], &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::NotReproduced, "{}", c[0].ours);
+    }
+
+    /// With too few seeds for any test to reach significance after Holm, neither the table
+    /// nor an ablation gives a verdict: an ablation's "no variant better" would otherwise be
+    /// "reproduced" on no evidence at all.
+    #[test]
+    fn too_few_seeds_give_no_verdict() {
+        assert_eq!(too_few_seeds(30, 16), None);
+        assert_eq!(too_few_seeds(5, 16), Some(10));
+        assert_eq!(too_few_seeds(5, 1), Some(6));
+        let mut curves = Vec::new();
+        for seed in 0..5 {
+            let e = seed as f64 * 0.01;
+            curves.push(curve("A", seed, &[90.0 + e, 99.0 + e, 99.5 + e]));
+            curves.push(curve("B", seed, &[80.0 + e, 89.0 + e, 89.5 + e]));
+        }
+        let c = table_claims(&curves, "A", &[2, 3], &[]);
+        assert_eq!(c[0].verdict, ClaimVerdict::Pending, "{}", c[0].reason);
+        assert!(c[0].reason.contains("5 common seeds") && c[0].reason.contains("at least 7"));
+        let c = ablation_claims(&curves, "A", "things", &[2, 3], &[]);
+        assert_eq!(c[0].verdict, ClaimVerdict::Pending);
+        assert!(c[0].reason.contains(ABLATION_RULE), "{}", c[0].reason);
+        // With enough seeds the ablation rule applies again.
+        for seed in 5..12 {
+            let e = seed as f64 * 0.01;
+            curves.push(curve("A", seed, &[90.0 + e, 99.0 + e, 99.5 + e]));
+            curves.push(curve("B", seed, &[80.0 + e, 89.0 + e, 89.5 + e]));
+        }
+        let c = ablation_claims(&curves, "A", "things", &[2, 3], &[]);
+        assert_eq!(c[0].verdict, ClaimVerdict::Reproduced);
     }
 
     #[test]
