@@ -431,6 +431,10 @@ pub fn figure1_claims(curves: &[RunCurve], weaknas: &str, evidence: &[String]) -
     out
 }
 
+/// Fewest runs per method for a samples-to-optimum verdict: a percentile bootstrap CI of a
+/// mean from fewer runs misses far more often than its nominal 5%.
+const MIN_OPTIMUM_RUNS: usize = 10;
+
 /// Seeds missing below a method's largest seed: runs that were started in seed order but have
 /// not finished (or failed). Left out, they bias the mean when they are the slow ones.
 fn seed_gaps(seeds: &[u64]) -> Vec<u64> {
@@ -534,7 +538,18 @@ pub fn optimum_claims(rows: &[OptimumStats], weaknas: &str, evidence: &[String])
         if !gaps.is_empty() {
             lines.push(format!("INCOMPLETE: {}", gaps.join("; ")));
         }
-        let verdict = if w.is_none() || !gaps.is_empty() {
+        let few: Vec<String> = here
+            .iter()
+            .filter(|r| r.runs < MIN_OPTIMUM_RUNS)
+            .map(|r| format!("{} has {} run(s)", r.key.method, r.runs))
+            .collect();
+        if !few.is_empty() {
+            lines.push(format!(
+                "TOO FEW RUNS for a bootstrap CI (at least {MIN_OPTIMUM_RUNS}): {}",
+                few.join("; ")
+            ));
+        }
+        let verdict = if w.is_none() || !gaps.is_empty() || !few.is_empty() {
             ClaimVerdict::Pending
         } else if any_more {
             ClaimVerdict::Contradicted
@@ -554,7 +569,7 @@ pub fn optimum_claims(rows: &[OptimumStats], weaknas: &str, evidence: &[String])
             paper: "7.5x on NAS-Bench-101 (abstract; not testable here); NAS-Bench-201 numbers not in references.md".into(),
             ours: lines.join("; "),
             verdict,
-            reason: "reproduced = every other method's ratio CI above 1; contradicted = some method's CI below 1; else not reproduced; pending while a method lacks the run of a seed below its largest (unfinished runs left out would flatter it). The 7.5x factor itself is a NAS-Bench-101 claim (see its row).".into(),
+            reason: "reproduced = every other method's ratio CI above 1; contradicted = some method's CI below 1; else not reproduced; pending while a method has fewer than 10 runs or lacks the run of a seed below its largest (unfinished runs left out would flatter it). The 7.5x factor itself is a NAS-Bench-101 claim (see its row).".into(),
             evidence: evidence.to_vec(),
         });
     }
@@ -866,6 +881,20 @@ mod tests {
         assert!(
             c[0].ours.starts_with("WeakNAS: no finished run yet; R ")
                 && c[0].ours.contains("closed form"),
+            "{}",
+            c[0].ours
+        );
+        // Fewer than 10 runs: no verdict.
+        let few: Vec<RunCurve> = curves
+            .iter()
+            .filter(|c| !(c.key.method == "W" && c.seed >= 4))
+            .cloned()
+            .collect();
+        let c = optimum_claims(&samples_to_optimum(&few, "W"), "W", &[]);
+        assert_eq!(c[0].verdict, ClaimVerdict::Pending);
+        assert!(
+            c[0].ours
+                .contains("TOO FEW RUNS for a bootstrap CI (at least 10): W has 4 run(s)"),
             "{}",
             c[0].ours
         );
