@@ -197,6 +197,9 @@ fn scope(task: &TaskKey) -> String {
 /// The NAS-Bench-201 table's verdict rule, as the report states it.
 const TABLE_RULE: &str = "reproduced = significantly better than every other method at every budget; contradicted = some method significantly better at some budget; else not reproduced.";
 
+/// Seeds every arm of an ablation needs before its verdict (the protocol's count).
+const MIN_ABLATION_SEEDS: usize = 30;
+
 /// The ablations' verdict rule, as the report states it.
 const ABLATION_RULE: &str = "reproduced = no variant significantly better than the default at any budget (Holm); contradicted = some variant significantly better.";
 
@@ -309,6 +312,16 @@ pub fn ablation_claims(
     budgets: &[usize],
     evidence: &[String],
 ) -> Vec<Claim> {
+    // The fewest seeds any arm has: below the protocol's 30, "no variant significantly better"
+    // says more about the sample size than about the default.
+    let mut seeds: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+    for c in curves {
+        seeds
+            .entry(c.key.method.as_str())
+            .or_default()
+            .insert(c.seed);
+    }
+    let fewest = seeds.values().map(|s| s.len()).min().unwrap_or(0);
     table_claims(curves, default, budgets, evidence)
         .into_iter()
         .map(|mut c| {
@@ -321,6 +334,11 @@ pub fn ablation_claims(
             if c.verdict == ClaimVerdict::Pending {
                 // Too few seeds: "no variant significantly better" would hold for any data.
                 c.reason = c.reason.replace(TABLE_RULE, ABLATION_RULE);
+            } else if fewest < MIN_ABLATION_SEEDS {
+                c.verdict = ClaimVerdict::Pending;
+                c.reason = format!(
+                    "pending: an arm has {fewest} seeds and the ablations' protocol asks for at least {MIN_ABLATION_SEEDS} (with fewer, finding no variant significantly better is weak evidence for the default). {ABLATION_RULE}"
+                );
             } else {
                 c.verdict = if worse {
                     ClaimVerdict::Contradicted
@@ -808,8 +826,25 @@ mod tests {
         let c = ablation_claims(&curves, "A", "things", &[2, 3], &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::Pending);
         assert!(c[0].reason.contains(ABLATION_RULE), "{}", c[0].reason);
-        // With enough seeds the ablation rule applies again.
+        // 12 seeds are enough for the tests but below the ablations' 30: still pending.
         for seed in 5..12 {
+            let e = seed as f64 * 0.01;
+            curves.push(curve("A", seed, &[90.0 + e, 99.0 + e, 99.5 + e]));
+            curves.push(curve("B", seed, &[80.0 + e, 89.0 + e, 89.5 + e]));
+        }
+        let c = ablation_claims(&curves, "A", "things", &[2, 3], &[]);
+        assert_eq!(c[0].verdict, ClaimVerdict::Pending);
+        assert!(
+            c[0].reason.contains("an arm has 12 seeds"),
+            "{}",
+            c[0].reason
+        );
+        assert_eq!(
+            table_claims(&curves, "A", &[2, 3], &[])[0].verdict,
+            ClaimVerdict::Reproduced
+        );
+        // With 30 seeds the ablation rule applies.
+        for seed in 12..30 {
             let e = seed as f64 * 0.01;
             curves.push(curve("A", seed, &[90.0 + e, 99.0 + e, 99.5 + e]));
             curves.push(curve("B", seed, &[80.0 + e, 89.0 + e, 89.5 + e]));
