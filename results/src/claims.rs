@@ -243,6 +243,25 @@ pub fn table_claims(
                 ));
             }
         }
+        // A method with too few seeds in common with WeakNAS for any of its tests to reach
+        // significance (runs still being added) is listed and left out of the family, so that
+        // it neither blocks nor decides the verdict on the others.
+        let all = tests.len();
+        let n_all = tests.iter().map(|t| t.2.n).min().unwrap_or(0);
+        let mut excluded = Vec::new();
+        tests.retain(|(m, _, p)| match too_few_seeds(p.n, all) {
+            Some(need) => {
+                let note = format!(
+                    "{m}: {} common seed(s), left out (at least {need} needed)",
+                    p.n
+                );
+                if !excluded.contains(&note) {
+                    excluded.push(note);
+                }
+                false
+            }
+            None => true,
+        });
         let adj = holm(&tests.iter().map(|t| t.2.p).collect::<Vec<_>>());
         let mut lines = Vec::new();
         let (mut all_better, mut any_worse) = (true, false);
@@ -266,8 +285,15 @@ pub fn table_claims(
                 }
             ));
         }
-        let n_min = tests.iter().map(|t| t.2.n).min().unwrap_or(0);
-        let underpowered = too_few_seeds(n_min, tests.len());
+        for e in &excluded {
+            lines.push(format!("NOT COMPARED: {e}"));
+        }
+        let n_min = if tests.is_empty() {
+            n_all
+        } else {
+            tests.iter().map(|t| t.2.n).min().unwrap_or(0)
+        };
+        let underpowered = too_few_seeds(n_min, all.max(1));
         let verdict = if underpowered.is_some() {
             ClaimVerdict::Pending
         } else if any_worse {
@@ -280,8 +306,7 @@ pub fn table_claims(
         let mut reason = TABLE_RULE.to_string();
         if let Some(need) = underpowered {
             reason = format!(
-                "pending: {n_min} common seeds, and no paired test on {n_min} seeds can reach significance after Holm over {} tests (at least {need} are needed). {reason}",
-                tests.len()
+                "pending: {n_min} common seeds, and no paired test on {n_min} seeds can reach significance after Holm over {all} tests (at least {need} are needed). {reason}"
             );
         }
         out.push(Claim {
@@ -804,6 +829,26 @@ mod tests {
         }
         let c = table_claims(&curves, "A", &[2, 3], &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::NotReproduced, "{}", c[0].ours);
+    }
+
+    /// A method with too few common seeds is listed and left out; the others decide.
+    #[test]
+    fn a_method_with_too_few_seeds_is_left_out_of_the_table() {
+        let mut curves = Vec::new();
+        for seed in 0..12 {
+            let e = seed as f64 * 0.01;
+            curves.push(curve("A", seed, &[90.0 + e, 99.0 + e, 99.5 + e]));
+            curves.push(curve("B", seed, &[80.0 + e, 89.0 + e, 89.5 + e]));
+        }
+        curves.push(curve("New", 0, &[95.0, 99.9, 99.9]));
+        let c = table_claims(&curves, "A", &[2, 3], &[]);
+        assert_eq!(c[0].verdict, ClaimVerdict::Reproduced, "{}", c[0].ours);
+        assert!(
+            c[0].ours
+                .contains("NOT COMPARED: New: 1 common seed(s), left out (at least 8 needed)"),
+            "{}",
+            c[0].ours
+        );
     }
 
     /// With too few seeds for any test to reach significance after Holm, neither the table
