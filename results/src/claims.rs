@@ -935,11 +935,15 @@ mod tests {
         let c = optimum_claims(&rows, "R", &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::Contradicted);
         // A seed of W without a finished run below its largest seed: named, and no verdict.
-        let gappy: Vec<RunCurve> = curves
-            .iter()
-            .filter(|c| !(c.key.method == "W" && (c.seed == 3 || c.seed == 7)))
-            .cloned()
-            .collect();
+        // The curves with only the runs of W whose seed `keep` accepts.
+        let with_w = |keep: &dyn Fn(u64) -> bool| -> Vec<RunCurve> {
+            curves
+                .iter()
+                .filter(|c| c.key.method != "W" || keep(c.seed))
+                .cloned()
+                .collect()
+        };
+        let gappy = with_w(&|s| s != 3 && s != 7);
         let rows = samples_to_optimum(&gappy, "W");
         let c = optimum_claims(&rows, "W", &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::Pending, "{}", c[0].ours);
@@ -951,11 +955,7 @@ mod tests {
             c[0].ours
         );
         // Without any WeakNAS run: the baselines' numbers, and pending.
-        let none: Vec<RunCurve> = curves
-            .iter()
-            .filter(|c| c.key.method != "W")
-            .cloned()
-            .collect();
+        let none = with_w(&|_| false);
         let c = optimum_claims(&samples_to_optimum(&none, "W"), "W", &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::Pending);
         assert!(
@@ -965,11 +965,7 @@ mod tests {
             c[0].ours
         );
         // Fewer than 10 runs: no verdict.
-        let few: Vec<RunCurve> = curves
-            .iter()
-            .filter(|c| !(c.key.method == "W" && c.seed >= 4))
-            .cloned()
-            .collect();
+        let few = with_w(&|s| s < 4);
         let c = optimum_claims(&samples_to_optimum(&few, "W"), "W", &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::Pending);
         assert!(
@@ -979,11 +975,7 @@ mod tests {
             c[0].ours
         );
         // Seeds not run yet above the largest are no gap: 0..10 of 0..20 gives a verdict.
-        let first: Vec<RunCurve> = curves
-            .iter()
-            .filter(|c| !(c.key.method == "W" && c.seed >= 10))
-            .cloned()
-            .collect();
+        let first = with_w(&|s| s < 10);
         let rows = samples_to_optimum(&first, "W");
         assert_eq!(
             optimum_claims(&rows, "W", &[])[0].verdict,
