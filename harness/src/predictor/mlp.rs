@@ -378,9 +378,7 @@ impl Mlp {
         }
     }
 
-    /// [`forward_chunk`](Self::forward_chunk) in bf16: the input is packed once, then every
-    /// hidden layer's finished blocks are biased, activated and rounded into the next layer's
-    /// packed operand while in L1 (the same numbers as packing an f32 output, bit for bit).
+    /// [`forward_chunk`](Self::forward_chunk) in bf16 (see [`Self::forward_bf16`]).
     fn forward_chunk_bf16(
         &self,
         kernel: Bf16Kernel,
@@ -390,42 +388,77 @@ impl Mlp {
         scratch: &mut Scratch,
         threads: usize,
     ) {
+        let io = ForwardIo::Predict { input, out };
+        self.forward_bf16(kernel, io, rows, &mut scratch.a, threads);
+    }
+
+    /// The bf16 forward pass of `rows` rows: the input is packed once, then every hidden
+    /// layer's finished blocks are biased, activated and rounded into the next layer's packed
+    /// operand (`pa`, two buffers used in turn) while in L1 (the same numbers as packing an
+    /// f32 output, bit for bit), and written wherever `io` asks besides; the output layer
+    /// writes f32 through its bias epilogue.
+    fn forward_bf16(
+        &self,
+        kernel: Bf16Kernel,
+        mut io: ForwardIo<'_>,
+        rows: usize,
+        pa: &mut [Vec<u16>; 2],
+        threads: usize,
+    ) {
         let nl = self.layers.len();
-        let [pa, pb] = &mut scratch.a;
         let d = self.layers[0].fan_in;
-        let mut a = bf16::pack_a(Operand::row_major(input, d), rows, d, pa).kp;
-        let (mut cur, mut next) = (pa, pb);
+        let [p0, p1] = pa;
+        let (mut cur, mut next) = (p0, p1);
+        match &mut io {
+            ForwardIo::Predict { input, .. } => {
+                bf16::pack_a(Operand::row_major(input, d), rows, d, cur);
+            }
+            ForwardIo::Train { acts, pats } => {
+                let x = &acts[0][..rows * d];
+                bf16::pack_a(Operand::row_major(x, d), rows, d, cur);
+                bf16::pack_a(Operand::transposed(x, d), d, rows, &mut pats[0]);
+            }
+        }
         for (l, layer) in self.layers.iter().enumerate() {
             let fo = layer.fan_out;
-            let (pa, pw) = self.bf16_operands(l, cur, rows);
-            debug_assert_eq!(pa.kp, a);
+            let (a, w) = self.bf16_operands(l, cur, rows);
             if l + 1 == nl {
+                let out = match io {
+                    ForwardIo::Predict { out, .. } => &mut out[..rows * fo],
+                    ForwardIo::Train { acts, .. } => &mut acts[l + 1][..rows * fo],
+                };
                 let epi = Epilogue::BiasAct(&layer.b, false);
-                kernels::matmul_blocked_bf16(
-                    &mut out[..rows * fo],
-                    rows,
-                    fo,
-                    kernel,
-                    pa,
-                    pw,
-                    epi,
-                    threads,
-                );
+                kernels::matmul_blocked_bf16(out, rows, fo, kernel, a, w, epi, threads);
                 return;
             }
             let (orows, okp) = bf16::a_shape(rows, fo);
             next.resize(orows * okp, 0);
+            // Training: the f32 activations (the ReLU derivative's mask) and, transposed,
+            // the next layer's weight-gradient operand.
+            let (f32_out, packed_t) = match &mut io {
+                ForwardIo::Predict { .. } => (None, None),
+                ForwardIo::Train { acts, pats } => {
+                    let (trows, tkp) = bf16::a_shape(fo, rows);
+                    let pat = &mut pats[l + 1];
+                    pat.resize(trows * tkp, 0);
+                    let out = &mut acts[l + 1][..rows * fo];
+                    (
+                        Some((bf16::SharedMut(out.as_mut_ptr()), fo)),
+                        Some(bf16::SharedMut(pat.as_mut_ptr())),
+                    )
+                }
+            };
             let fused = bf16::FusedOut {
                 bias: &layer.b,
                 relu: true,
-                f32_out: None,
+                f32_out,
                 packed: Some(bf16::SharedMut(next.as_mut_ptr())),
-                packed_t: None,
+                packed_t,
             };
-            // SAFETY: `next` holds the packed rows x fo output; the kernel was checked when
-            // the model was fitted.
-            unsafe { kernels::matmul_blocked_bf16_fused(rows, fo, kernel, pa, pw, fused, threads) };
-            a = okp;
+            // SAFETY: `next` holds the packed rows x fo output and, when training, the
+            // activations and `pats[l + 1]` the f32 and packed transposed ones; the kernel was
+            // checked by `Precision::kernel`.
+            unsafe { kernels::matmul_blocked_bf16_fused(rows, fo, kernel, a, w, fused, threads) };
             std::mem::swap(&mut cur, &mut next);
         }
     }
@@ -460,45 +493,26 @@ impl Mlp {
     /// the ReLU derivative), to the next layer's packed input and, transposed, to that layer's
     /// weight-gradient operand, while in L1.
     fn train_forward_bf16(&self, kernel: Bf16Kernel, tr: &mut Trainer, bs: usize, threads: usize) {
-        let nl = self.layers.len();
-        let d = self.layers[0].fan_in;
         let Trainer { acts, pa, pats, .. } = tr;
-        let [p0, p1] = pa;
-        let (mut cur, mut next) = (p0, p1);
-        bf16::pack_a(Operand::row_major(&acts[0][..bs * d], d), bs, d, cur);
-        bf16::pack_a(
-            Operand::transposed(&acts[0][..bs * d], d),
-            d,
-            bs,
-            &mut pats[0],
-        );
-        for (l, layer) in self.layers.iter().enumerate() {
-            let fo = layer.fan_out;
-            let (a, w) = self.bf16_operands(l, cur, bs);
-            let out = &mut acts[l + 1][..bs * fo];
-            if l + 1 == nl {
-                let epi = Epilogue::BiasAct(&layer.b, false);
-                kernels::matmul_blocked_bf16(out, bs, fo, kernel, a, w, epi, threads);
-                return;
-            }
-            let (orows, okp) = bf16::a_shape(bs, fo);
-            next.resize(orows * okp, 0);
-            let (trows, tkp) = bf16::a_shape(fo, bs);
-            let pat = &mut pats[l + 1];
-            pat.resize(trows * tkp, 0);
-            let fused = bf16::FusedOut {
-                bias: &layer.b,
-                relu: true,
-                f32_out: Some((bf16::SharedMut(out.as_mut_ptr()), fo)),
-                packed: Some(bf16::SharedMut(next.as_mut_ptr())),
-                packed_t: Some(bf16::SharedMut(pat.as_mut_ptr())),
-            };
-            // SAFETY: `out`, `next` and `pat` hold the bs x fo output, packed and packed
-            // transposed; the kernel was checked by `Precision::kernel`.
-            unsafe { kernels::matmul_blocked_bf16_fused(bs, fo, kernel, a, w, fused, threads) };
-            std::mem::swap(&mut cur, &mut next);
-        }
+        let io = ForwardIo::Train { acts, pats };
+        self.forward_bf16(kernel, io, bs, pa, threads);
     }
+}
+
+/// Where the bf16 forward pass reads its input and writes its outputs, besides each hidden
+/// layer's packed output (the next layer's input).
+enum ForwardIo<'a> {
+    /// Prediction: `input` (row-major) in, the output layer's values to `out`.
+    Predict {
+        input: &'a [f32],
+        out: &'a mut [f32],
+    },
+    /// Training: the batch in `acts[0]`; every layer's f32 activations to `acts[l + 1]` and
+    /// each layer's input, packed transposed, to `pats[l]` (the weight gradient's operand).
+    Train {
+        acts: &'a mut [Vec<f32>],
+        pats: &'a mut [Vec<u16>],
+    },
 }
 
 impl Mlp {
