@@ -17,9 +17,20 @@ the CSV; the store's `cifar10-valid/x-valid-api2020@200`), what the official cod
 The two sides draw different random numbers, so the runs differ; the script checks that
 both reach a plausible incumbent and reports the time ratio per seed and its geometric mean.
 
-Usage (not run in CI; 200 queries take minutes per seed, 1000 queries an hour or more):
-    python3 tools/whole_run/compare.py [--seeds 3] [--budgets 200 1000]
+Each side is timed in wall-clock seconds and in CPU seconds (the process's user + system
+time: `time.process_time` for scikit-learn, the child's rusage for `weaknas run`); the CPU
+ratio is the one that survives other load on the machine. To compare one core against one
+core, run the script under `taskset -c N` with `OMP_NUM_THREADS=1`: the weaknas child
+inherits the affinity and sizes its thread pool from it. The header names the CPU model and
+the CPUs this process may use. With `--out FILE` every finished seed is appended to a CSV at
+once (budget, seed, side, wall_s, cpu_s, incumbent), so an interrupted session keeps its
+finished seeds; `--first-seed` continues from where it stopped.
+
+Usage (not run in CI; 200 queries take minutes per seed, 1000 queries about an hour per seed
+on one core):
+    python3 tools/whole_run/compare.py [--seeds 3] [--first-seed 0] [--budgets 200 1000]
         [--precisions f32 bf16] [--weaknas PATH] [--csv PATH] [--hidden 1000,1000,1000,1000]
+        [--out results.csv]
 
 Needs the NB201 store with the CSV import (`weaknas data import nb201-csv
 ../shared/data/nasbench201`) under $WEAKNAS_HOME. scikit-learn and numpy are installed with
@@ -29,6 +40,7 @@ pip into tools/whole_run/.venv when they are not importable (the script re-execu
 import argparse
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -126,6 +138,7 @@ def weaknas_run(binary, workdir, precision, budget, seed, hidden, max_iter):
             )
         )
     out = os.path.join(workdir, f"out-{precision}-{budget}-{seed}")
+    cpu0 = children_cpu()
     t = time.perf_counter()
     p = subprocess.run(
         [binary, "run", spec, "--out", out, "--jobs", "1", "--quiet"],
@@ -135,7 +148,35 @@ def weaknas_run(binary, workdir, precision, budget, seed, hidden, max_iter):
     secs = time.perf_counter() - t
     if p.returncode != 0:
         sys.exit(f"weaknas run failed ({precision}, budget {budget}, seed {seed}):\n{p.stdout}{p.stderr}")
-    return secs
+    return secs, children_cpu() - cpu0
+
+
+def children_cpu():
+    """User + system CPU seconds of the finished children of this process."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo (or the platform's processor string)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
+
+
+def usable_cpus():
+    """The CPUs this process may run on (its affinity), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count()
 
 
 def geomean(v):
@@ -144,7 +185,9 @@ def geomean(v):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=3, help="how many seeds")
+    ap.add_argument("--first-seed", type=int, default=0, help="the first seed")
+    ap.add_argument("--out", default=None, help="append every finished seed to this CSV")
     ap.add_argument("--budgets", type=int, nargs="+", default=[200])
     ap.add_argument("--precisions", nargs="+", default=["f32", "bf16"])
     ap.add_argument("--weaknas", default=None, help="the weaknas binary (default: build it with cargo)")
@@ -166,34 +209,62 @@ def main():
     print(
         f"# whole-run timing: NB201 CIFAR-10, WeakNAS paper defaults, MLP {args.hidden} x "
         f"max_iter {args.max_iter}; scikit-learn {sklearn.__version__} (float64, numpy "
-        f"{np.__version__}) vs {binary}; {os.cpu_count()} CPUs"
+        f"{np.__version__}) vs {binary}; {cpu_model()}, {usable_cpus()} usable CPUs "
+        f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})",
+        flush=True,
     )
+    sides_all = ["sklearn"] + [f"weaknas-{p}" for p in args.precisions]
     with tempfile.TemporaryDirectory() as work:
         for budget in args.budgets:
             rows = []
-            for seed in range(args.seeds):
-                sides = ["sklearn"] + [f"weaknas-{p}" for p in args.precisions]
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                sides = list(sides_all)
                 if seed % 2 == 1:
                     sides.reverse()  # alternate the order: drift in machine load hits both
                 row = {"seed": seed}
                 for side in sides:
                     if side == "sklearn":
-                        t = time.perf_counter()
+                        c, t = time.process_time(), time.perf_counter()
                         row["incumbent"] = official_weaknas(x, ys, yr, budget, seed, hidden, args.max_iter)
-                        row[side] = time.perf_counter() - t
+                        row[side] = (time.perf_counter() - t, time.process_time() - c)
                     else:
                         prec = side.split("-", 1)[1]
                         row[side] = weaknas_run(binary, work, prec, budget, seed, args.hidden.split(","), args.max_iter)
                 rows.append(row)
-                cells = "  ".join(f"{s} {row[s]:.1f} s" for s in ["sklearn"] + [f"weaknas-{p}" for p in args.precisions])
-                ratios = "  ".join(f"x{row['sklearn'] / row['weaknas-' + p]:.2f} ({p})" for p in args.precisions)
+                if args.out:
+                    append_csv(args.out, budget, row, sides_all)
+                cells = "  ".join(f"{s} {row[s][0]:.1f} s (cpu {row[s][1]:.1f} s)" for s in sides_all)
+                ratios = "  ".join(ratio_text(row, p) for p in args.precisions)
                 print(f"budget {budget} seed {seed}: {cells}  ratio {ratios}  (sklearn incumbent {row['incumbent']:.2f})", flush=True)
             for p in args.precisions:
-                r = [row["sklearn"] / row[f"weaknas-{p}"] for row in rows]
-                print(
-                    f"budget {budget}: sklearn / weaknas-{p} = x{geomean(r):.2f} (geometric mean over "
-                    f"{len(r)} seeds; min x{min(r):.2f}, max x{max(r):.2f})"
-                )
+                for i, what in [(0, "wall"), (1, "cpu")]:
+                    r = [row["sklearn"][i] / row[f"weaknas-{p}"][i] for row in rows]
+                    print(
+                        f"budget {budget}: sklearn / weaknas-{p} ({what}) = x{geomean(r):.2f} (geometric "
+                        f"mean over {len(r)} seeds; min x{min(r):.2f}, max x{max(r):.2f})",
+                        flush=True,
+                    )
+
+
+def ratio_text(row, precision):
+    """`x<wall ratio> (<precision>; cpu x<cpu ratio>)` of one seed."""
+    s, w = row["sklearn"], row[f"weaknas-{precision}"]
+    return f"x{s[0] / w[0]:.2f} ({precision}; cpu x{s[1] / w[1]:.2f})"
+
+
+def append_csv(path, budget, row, sides):
+    """Appends one finished seed (a line per side) to the results CSV, with a header when
+    the file is new."""
+    import csv
+
+    new = not os.path.exists(path) or os.path.getsize(path) == 0
+    with open(path, "a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["budget", "seed", "side", "wall_s", "cpu_s", "incumbent"])
+        for side in sides:
+            inc = f"{row['incumbent']:.4f}" if side == "sklearn" else ""
+            w.writerow([budget, row["seed"], side, f"{row[side][0]:.2f}", f"{row[side][1]:.2f}", inc])
 
 
 if __name__ == "__main__":
