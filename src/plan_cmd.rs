@@ -30,7 +30,7 @@ struct Row {
 
 /// Prints the plan of `args.spec` (and writes the Slurm script when asked).
 pub fn plan(args: &RunArgs) -> Result<ExitCode> {
-    let spec = crate::run_cmd::only_methods(&Spec::load(&args.spec)?, &args.methods, &args.spec)?;
+    let spec = crate::run_cmd::selection(&Spec::load(&args.spec)?, args)?;
     let benches = BenchmarkSet::for_spec(&spec)?;
     let seeds = match &args.seeds {
         Some(s) => parse_seed_range(s)?,
@@ -281,6 +281,9 @@ fn slurm_script(
     };
     if !args.methods.is_empty() {
         extra.push_str(&format!(" --methods {}", q(&args.methods.join(","))));
+    }
+    if !args.datasets.is_empty() {
+        extra.push_str(&format!(" --datasets {}", q(&args.datasets.join(","))));
     }
     // Slurm's limit: the target plus a quarter for the estimate's error, at least 10 minutes.
     let limit = (wall_s * 1.25).max(600.0) as u64;

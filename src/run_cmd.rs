@@ -59,11 +59,55 @@ pub struct RunArgs {
     /// renders every finished run of the spec).
     #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
     pub methods: Vec<String>,
+    /// Run only the spec's benchmark entries of these datasets (their `dataset` labels,
+    /// comma-separated), e.g. one dataset of a paper spec at a time; run ids do not depend on
+    /// it, so the runs are those of the whole spec.
+    #[arg(long, value_delimiter = ',', value_name = "DATASET,...")]
+    pub datasets: Vec<String>,
+}
+
+/// The part of the spec that `--methods` and `--datasets` select (all of it when both are
+/// empty).
+pub(crate) fn selection(spec: &Spec, args: &RunArgs) -> Result<Spec> {
+    only_datasets(
+        &only_methods(spec, &args.methods, &args.spec)?,
+        &args.datasets,
+        &args.spec,
+    )
+}
+
+/// The spec restricted to the benchmark entries whose dataset label is in `names` (all of it
+/// when empty); an unknown label is an error that lists the spec's.
+fn only_datasets(spec: &Spec, names: &[String], path: &std::path::Path) -> Result<Spec> {
+    if names.is_empty() {
+        return Ok(spec.clone());
+    }
+    let labels: Vec<&str> = spec
+        .benchmarks
+        .iter()
+        .map(|b| b.contract.dataset.as_str())
+        .collect();
+    for n in names {
+        if !labels.contains(&n.as_str()) {
+            bail!(
+                "--datasets: spec {} has no dataset {n:?} (it has: {})",
+                path.display(),
+                labels
+                    .iter()
+                    .map(|l| format!("{l:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let mut s = spec.clone();
+    s.benchmarks.retain(|b| names.contains(&b.contract.dataset));
+    Ok(s)
 }
 
 /// The spec restricted to `names` (all of it when empty); an unknown name is an error that
 /// lists the spec's methods.
-pub(crate) fn only_methods(spec: &Spec, names: &[String], path: &std::path::Path) -> Result<Spec> {
+fn only_methods(spec: &Spec, names: &[String], path: &std::path::Path) -> Result<Spec> {
     if names.is_empty() {
         return Ok(spec.clone());
     }
@@ -165,7 +209,7 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
     }
     let spec = Spec::load(&args.spec)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let selected = only_methods(&spec, &args.methods, &args.spec)?;
+    let selected = selection(&spec, &args)?;
     if render && shard.is_some() {
         bail!(
             "--shard runs part of a spec: use `weaknas run --shard`, merge the shards with \

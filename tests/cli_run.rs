@@ -179,3 +179,53 @@ fn data_export_writes_csv_and_parquet() {
         .unwrap();
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains(".parquet or .csv"));
 }
+
+/// `--methods` and `--datasets` run part of a spec; the runs are the whole spec's (same run
+/// ids), so a later run of the whole spec skips them.
+#[test]
+#[cfg_attr(
+    not(weaknas_shared_data),
+    ignore = "needs the real NAS-Bench-201 data in ../shared/data"
+)]
+fn methods_and_datasets_run_part_of_a_spec() {
+    let Some(home) = common::home_with_nb201() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let spec = work.path().join("part.toml");
+    let text = format!(
+        "name = \"part\"\nseeds = \"0..2\"\nbudget = 20\n{}{}{}",
+        common::NB201_C10,
+        common::NB201_C100_VALID,
+        common::RS_AND_RE
+    );
+    std::fs::write(&spec, text).unwrap();
+    let out = work.path().join("out");
+    let run = |extra: &[&str]| {
+        let mut c = weaknas(home.path());
+        c.arg("run").arg(&spec).arg("--out").arg(&out).args(extra);
+        c
+    };
+    let said = ok(&mut run(&[
+        "--datasets",
+        "cifar100 (validation)",
+        "--methods",
+        "Random search",
+    ]));
+    assert!(said.contains("2 runs, 0 already done, 2 ran"), "{said}");
+    let said = ok(&mut run(&["--datasets", "cifar10"]));
+    assert!(said.contains("4 runs, 0 already done, 4 ran"), "{said}");
+    let said = ok(&mut run(&[]));
+    assert!(said.contains("8 runs, 6 already done, 2 ran"), "{said}");
+
+    // An unknown dataset names the spec and lists its datasets; nothing is run.
+    let o = run(&["--datasets", "cifar-100"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("part.toml")
+            && err.contains("no dataset \"cifar-100\"")
+            && err.contains("\"cifar10\", \"cifar100 (validation)\""),
+        "{err}"
+    );
+}

@@ -109,19 +109,23 @@ fn plan_prints_estimates_and_its_slurm_script_runs_and_merges() {
         "{text}"
     );
 
-    // --methods plans (and scripts) only those methods.
+    // --methods (and --datasets) plan and script only those methods (datasets).
     let only = work.path().join("only.sh");
     let text = ok(weaknas(home.path())
         .arg("run")
         .arg(&spec)
-        .args(["--plan", "--methods", "Random search", "--slurm-script"])
+        .args(["--plan", "--methods", "Random search"])
+        .args(["--datasets", "cifar10", "--slurm-script"])
         .arg(&only));
     assert!(
         text.contains("2 runs") && !text.contains("MLP model"),
         "{text}"
     );
     let body = std::fs::read_to_string(&only).unwrap();
-    assert!(body.contains("--methods 'Random search'"), "{body}");
+    assert!(
+        body.contains("--methods 'Random search'") && body.contains("--datasets 'cifar10'"),
+        "{body}"
+    );
 
     // Submit through the stand-in: 4 array tasks, then the merge.
     let bin = work.path().join("bin");

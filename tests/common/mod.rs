@@ -28,6 +28,36 @@ pub fn nb201() -> Option<&'static BenchmarkSet> {
     .as_ref()
 }
 
+/// The NB201 CIFAR-10 benchmark entry of the test specs (TOML): cifar10-valid x-valid ->
+/// cifar10 ori-test.
+pub const NB201_C10: &str = r#"
+[[benchmark]]
+benchmark = "nb201"
+dataset = "cifar10"
+search = "cifar10-valid/x-valid@200"
+report = "cifar10/ori-test@200"
+"#;
+
+/// The NB201 CIFAR-100 entry (validation accuracy searched and reported), as in the paper
+/// specs.
+pub const NB201_C100_VALID: &str = r#"
+[[benchmark]]
+benchmark = "nb201"
+dataset = "cifar100 (validation)"
+search = "cifar100/x-valid@200"
+report = "cifar100/x-valid@200"
+"#;
+
+/// Random search and regularized evolution (default parameters) as spec methods (TOML).
+pub const RS_AND_RE: &str = r#"
+[[method]]
+name = "Random search"
+method = "random"
+[[method]]
+name = "Regularized evolution"
+method = "evolution"
+"#;
+
 /// A spec over NB201 cifar10-valid x-valid -> cifar10 ori-test with the given methods (TOML).
 pub fn spec(
     name: &str,
@@ -40,11 +70,7 @@ pub fn spec(
 name = "{name}"
 seeds = "{seeds}"
 budget = {budget}
-[[benchmark]]
-benchmark = "nb201"
-dataset = "cifar10"
-search = "cifar10-valid/x-valid@200"
-report = "cifar10/ori-test@200"
+{NB201_C10}
 {methods}
 "#
     );
