@@ -5,7 +5,8 @@ library only).
 Each invocation in a log is a `=== <UTC time> start: [nice -n N] [taskset -c C] <weaknas> run
 SPEC --out DIR [--seeds A..B] [--methods ...] [--datasets ...] ...` line, the run summary
 (`N runs, D already done, R ran, F failed`) and the `=== cpu user U s sys S s wall W s` line of
-/usr/bin/time. An invocation without its time line (still running, or killed) is left out.
+/usr/bin/time. An invocation without its time line (still running, or killed) is left out, and
+so are those that made no run (every run of the batch was already finished).
 
 Usage: python3 tools/reproduction/cost_table.py LOG... > table.md
 """
@@ -81,6 +82,8 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     for r in invocations(sys.argv[1:]):
         ran = r.get("ran")
+        if ran == 0:
+            continue
         per = f"{r['cpu'] / ran:.1f} s" if ran else "–"
         print(
             f"| {r['t']} | {r['spec']} | {r['methods']} | {r['datasets']} | {r['seeds']} | "
