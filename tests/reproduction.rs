@@ -228,6 +228,10 @@ method = "random"
 name = "Strong (per q)"
 method = "strong-predictor"
 params = { mode = "per-q", grid = [20, 30, 40], predictor = { type = "mlp", hidden = [32, 32], max_iter = 30 } }
+[[method]]
+name = "WeakNAS-EI"
+method = "weaknas-ei"
+params = { predictor = { type = "mlp", hidden = [16], max_iter = 20 } }
 "#,
     )
     .unwrap();
@@ -288,6 +292,17 @@ method = "random"
     ] {
         assert!(md.contains(needle), "claims.md lacks {needle:?}:\n{md}");
     }
+    // WeakNAS and its EI variant each get a table row against the baselines; neither is the
+    // other's baseline.
+    let rows: Vec<&str> = md
+        .lines()
+        .filter(|l| l.contains("[NAS-Bench-201 table"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[1].contains("NAS-Bench-201 table: WeakNAS-EI") && !rows[0].contains("vs WeakNAS-EI"),
+        "{rows:?}"
+    );
     // Numeric CSV columns: every mean/std/CI cell parses as a number.
     for (file, cols) in [
         (
