@@ -26,8 +26,9 @@ the CPUs this process may use. With `--out FILE` every finished seed is appended
 once (budget, seed, side, wall_s, cpu_s, incumbent), so an interrupted session keeps its
 finished seeds; `--first-seed` continues from where it stopped.
 
-Usage (not run in CI; 200 queries take minutes per seed, 1000 queries about an hour per seed
-on one core):
+Usage (not run in CI; measured on one core of the project's Xeon: 200 queries take about
+4 minutes per seed for all three sides, 1000 queries about 35 minutes, 21-24 of them
+scikit-learn's):
     python3 tools/whole_run/compare.py [--seeds 3] [--first-seed 0] [--budgets 200 1000]
         [--precisions f32 bf16] [--weaknas PATH] [--csv PATH] [--hidden 1000,1000,1000,1000]
         [--out results.csv]
