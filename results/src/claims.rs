@@ -232,7 +232,32 @@ pub fn table_claims(
             .into_iter()
             .filter(|m| m != weaknas && !variants.contains(m))
             .collect();
-        if others.is_empty() || runs_of(curves, &task, weaknas) == 0 {
+        let claim = |tests: usize, ours: String, verdict, reason| {
+            Claim {
+            id: "NAS-Bench-201 table".into(),
+            scope: scope(&task),
+            statement: format!("{weaknas} finds better architectures than random search, regularized evolution and predictor-based baselines at the same query budget (paper, NAS-Bench-201 table)."),
+            protocol: format!(
+                "Incumbent (best queried by search metric), report metric at {budgets:?} queries; paired Wilcoxon on common seeds, Holm over the {tests} tests of this dataset."
+            ),
+            paper: "not in references.md (the paper's NAS-Bench-201 table was not verified here)".into(),
+            ours,
+            verdict,
+            reason,
+            evidence: evidence.to_vec(),
+        }
+        };
+        if others.is_empty() {
+            continue;
+        }
+        if runs_of(curves, &task, weaknas) == 0 {
+            // Its runs are still to be made: the row says so rather than being absent.
+            out.push(claim(
+                0,
+                format!("no finished run of {weaknas} on this dataset yet"),
+                ClaimVerdict::Pending,
+                format!("pending: no run of {weaknas} yet. {TABLE_RULE}"),
+            ));
             continue;
         }
         let mut tests = Vec::new();
@@ -311,20 +336,7 @@ pub fn table_claims(
                 "pending: {n_min} common seeds, and no paired test on {n_min} seeds can reach significance after Holm over {all} tests (at least {need} are needed). {reason}"
             );
         }
-        out.push(Claim {
-            id: "NAS-Bench-201 table".into(),
-            scope: scope(&task),
-            statement: format!("{weaknas} finds better architectures than random search, regularized evolution and predictor-based baselines at the same query budget (paper, NAS-Bench-201 table)."),
-            protocol: format!(
-                "Incumbent (best queried by search metric), report metric at {budgets:?} queries; paired Wilcoxon on common seeds, Holm over the {} tests of this dataset.",
-                tests.len()
-            ),
-            paper: "not in references.md (the paper's NAS-Bench-201 table was not verified here)".into(),
-            ours: lines.join("; "),
-            verdict,
-            reason,
-            evidence: evidence.to_vec(),
-        });
+        out.push(claim(tests.len(), lines.join("; "), verdict, reason));
     }
     out
 }
@@ -858,6 +870,20 @@ mod tests {
                 && c[0].statement.starts_with("A-EI finds"),
             "{}",
             c[0].ours
+        );
+        // A dataset where the variant has no run yet: a pending row, not a missing one.
+        for seed in 0..12 {
+            for (m, v) in [("A", 99.0), ("B", 89.0)] {
+                curves.push(RunCurve::from_trace(&trace(m, "d2", seed, &[v, v, v])));
+            }
+        }
+        let c = table_claims(&curves, "A-EI", &["A".to_string()], &[2, 3], &[]);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[1].verdict, ClaimVerdict::Pending);
+        assert!(
+            c[1].scope.contains("d2") && c[1].ours == "no finished run of A-EI on this dataset yet",
+            "{:?}",
+            c[1]
         );
     }
 
