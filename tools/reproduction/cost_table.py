@@ -6,7 +6,8 @@ Each invocation in a log is a `=== <UTC time> start: [nice -n N] [taskset -c C] 
 SPEC --out DIR [--seeds A..B] [--methods ...] [--datasets ...] ...` line, the run summary
 (`N runs, D already done, R ran, F failed`) and the `=== cpu user U s sys S s wall W s` line of
 /usr/bin/time. An invocation without its time line (still running, or killed) is left out, and
-so are those that made no run (every run of the batch was already finished).
+so are those that made no run (every run of the batch was already finished) or stopped before
+running any (no summary line, e.g. an output directory locked by another process).
 
 Usage: python3 tools/reproduction/cost_table.py LOG... > table.md
 """
@@ -82,12 +83,12 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     for r in invocations(sys.argv[1:]):
         ran = r.get("ran")
-        if ran == 0:
+        if not ran:
             continue
-        per = f"{r['cpu'] / ran:.1f} s" if ran else "–"
+        per = f"{r['cpu'] / ran:.1f} s"
         print(
             f"| {r['t']} | {r['spec']} | {r['methods']} | {r['datasets']} | {r['seeds']} | "
-            f"{ran if ran is not None else '?'} | {r['cpu'] / 60:.1f} min | {r['wall'] / 60:.1f} min | {per} |"
+            f"{ran} | {r['cpu'] / 60:.1f} min | {r['wall'] / 60:.1f} min | {per} |"
         )
 
 
