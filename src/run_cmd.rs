@@ -67,66 +67,48 @@ pub struct RunArgs {
 }
 
 /// The part of the spec that `--methods` and `--datasets` select (all of it when both are
-/// empty).
+/// empty); an unknown name is an error that names the spec and lists what it has.
 pub(crate) fn selection(spec: &Spec, args: &RunArgs) -> Result<Spec> {
-    only_datasets(
-        &only_methods(spec, &args.methods, &args.spec)?,
-        &args.datasets,
-        &args.spec,
-    )
-}
-
-/// The spec restricted to the benchmark entries whose dataset label is in `names` (all of it
-/// when empty); an unknown label is an error that lists the spec's.
-fn only_datasets(spec: &Spec, names: &[String], path: &std::path::Path) -> Result<Spec> {
-    if names.is_empty() {
-        return Ok(spec.clone());
-    }
-    let labels: Vec<&str> = spec
-        .benchmarks
-        .iter()
-        .map(|b| b.contract.dataset.as_str())
-        .collect();
-    for n in names {
-        if !labels.contains(&n.as_str()) {
-            bail!(
-                "--datasets: spec {} has no dataset {n:?} (it has: {})",
-                path.display(),
-                labels
-                    .iter()
-                    .map(|l| format!("{l:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-    }
+    let path = args.spec.display();
     let mut s = spec.clone();
-    s.benchmarks.retain(|b| names.contains(&b.contract.dataset));
+    if !args.methods.is_empty() {
+        let names: Vec<&str> = spec.methods.iter().map(|m| m.name.as_str()).collect();
+        check_known("--methods", "method", &args.methods, &names, &path)?;
+        s.methods.retain(|m| args.methods.contains(&m.name));
+    }
+    if !args.datasets.is_empty() {
+        let labels: Vec<&str> = spec
+            .benchmarks
+            .iter()
+            .map(|b| b.contract.dataset.as_str())
+            .collect();
+        check_known("--datasets", "dataset", &args.datasets, &labels, &path)?;
+        s.benchmarks
+            .retain(|b| args.datasets.contains(&b.contract.dataset));
+    }
     Ok(s)
 }
 
-/// The spec restricted to `names` (all of it when empty); an unknown name is an error that
-/// lists the spec's methods.
-fn only_methods(spec: &Spec, names: &[String], path: &std::path::Path) -> Result<Spec> {
-    if names.is_empty() {
-        return Ok(spec.clone());
+/// Fails on the first of `asked` that is not in `known`: `<flag>: spec <path> has no <what>
+/// "x" (it has: "a", "b")`.
+fn check_known(
+    flag: &str,
+    what: &str,
+    asked: &[String],
+    known: &[&str],
+    path: &impl std::fmt::Display,
+) -> Result<()> {
+    match asked.iter().find(|n| !known.contains(&n.as_str())) {
+        None => Ok(()),
+        Some(n) => bail!(
+            "{flag}: spec {path} has no {what} {n:?} (it has: {})",
+            known
+                .iter()
+                .map(|k| format!("{k:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
-    for n in names {
-        if !spec.methods.iter().any(|m| &m.name == n) {
-            bail!(
-                "--methods: spec {} has no method {n:?} (it has: {})",
-                path.display(),
-                spec.methods
-                    .iter()
-                    .map(|m| format!("{:?}", m.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-    }
-    let mut s = spec.clone();
-    s.methods.retain(|m| names.contains(&m.name));
-    Ok(s)
 }
 
 /// Arguments of `merge`.

@@ -232,20 +232,26 @@ pub fn table_claims(
             .into_iter()
             .filter(|m| m != weaknas && !variants.contains(m))
             .collect();
-        let claim = |tests: usize, ours: String, verdict, reason| {
-            Claim {
+        let claim = |tests: usize, ours: String, verdict, reason| Claim {
             id: "NAS-Bench-201 table".into(),
             scope: scope(&task),
-            statement: format!("{weaknas} finds better architectures than random search, regularized evolution and predictor-based baselines at the same query budget (paper, NAS-Bench-201 table)."),
-            protocol: format!(
-                "Incumbent (best queried by search metric), report metric at {budgets:?} queries; paired Wilcoxon on common seeds, Holm over the {tests} tests of this dataset."
+            statement: format!(
+                "{weaknas} finds better architectures than random search, regularized \
+                 evolution and predictor-based baselines at the same query budget (paper, \
+                 NAS-Bench-201 table)."
             ),
-            paper: "not in references.md (the paper's NAS-Bench-201 table was not verified here)".into(),
+            protocol: format!(
+                "Incumbent (best queried by search metric), report metric at {budgets:?} \
+                 queries; paired Wilcoxon on common seeds, Holm over the {tests} tests of this \
+                 dataset."
+            ),
+            paper: "not in references.md (the paper's NAS-Bench-201 table was not verified \
+                    here)"
+                .into(),
             ours,
             verdict,
             reason,
             evidence: evidence.to_vec(),
-        }
         };
         if others.is_empty() {
             continue;
