@@ -36,7 +36,7 @@ step() {
 }
 
 lane_a() {
-  local s d
+  local s d a
   for s in 0 5 10 15 20 25; do
     for a in predictor topn; do
       step experiments/ablation-$a.toml --out runs/ablation-$a --seeds "$s..$((s + 5))"
