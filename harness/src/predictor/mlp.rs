@@ -354,7 +354,8 @@ impl Mlp {
     ) {
         let nl = self.layers.len();
         if let Some(kernel) = self.kernel {
-            return self.forward_chunk_bf16(kernel, input, rows, out, scratch, threads);
+            let io = ForwardIo::Predict { input, out };
+            return self.forward_bf16(kernel, io, rows, &mut scratch.a, threads);
         }
         let Scratch { f: [s0, s1], .. } = scratch;
         let (mut cur, mut next): (&mut Vec<f32>, &mut Vec<f32>) = (s0, s1);
@@ -376,20 +377,6 @@ impl Mlp {
             layer_forward(layer, l + 1 == nl, src, dst, rows, threads);
             std::mem::swap(&mut cur, &mut next);
         }
-    }
-
-    /// [`forward_chunk`](Self::forward_chunk) in bf16 (see [`Self::forward_bf16`]).
-    fn forward_chunk_bf16(
-        &self,
-        kernel: Bf16Kernel,
-        input: &[f32],
-        rows: usize,
-        out: &mut [f32],
-        scratch: &mut Scratch,
-        threads: usize,
-    ) {
-        let io = ForwardIo::Predict { input, out };
-        self.forward_bf16(kernel, io, rows, &mut scratch.a, threads);
     }
 
     /// The bf16 forward pass of `rows` rows: the input is packed once, then every hidden
@@ -486,16 +473,6 @@ impl Mlp {
                 np,
             },
         )
-    }
-
-    /// The training forward pass in bf16 on the batch of `bs` rows in `tr.acts[0]`: every
-    /// hidden layer's finished blocks go, biased and activated, to the f32 activations (for
-    /// the ReLU derivative), to the next layer's packed input and, transposed, to that layer's
-    /// weight-gradient operand, while in L1.
-    fn train_forward_bf16(&self, kernel: Bf16Kernel, tr: &mut Trainer, bs: usize, threads: usize) {
-        let Trainer { acts, pa, pats, .. } = tr;
-        let io = ForwardIo::Train { acts, pats };
-        self.forward_bf16(kernel, io, bs, pa, threads);
     }
 }
 
@@ -702,7 +679,14 @@ impl Predictor for Mlp {
                 }
                 // Forward.
                 match self.kernel {
-                    Some(kernel) => self.train_forward_bf16(kernel, &mut tr, bs, threads),
+                    // bf16: every hidden layer's finished blocks go, biased and activated, to
+                    // the f32 activations (the ReLU mask), the next layer's packed input and,
+                    // transposed, its weight-gradient operand, while in L1.
+                    Some(kernel) => {
+                        let Trainer { acts, pa, pats, .. } = &mut tr;
+                        let io = ForwardIo::Train { acts, pats };
+                        self.forward_bf16(kernel, io, bs, pa, threads);
+                    }
                     None => {
                         for l in 0..nl {
                             let layer = &self.layers[l];
