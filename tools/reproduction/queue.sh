@@ -4,66 +4,102 @@
 # that skips the runs already finished, so the script can be stopped at any time and started
 # again (across sessions or machines: results are identical for any thread count).
 #
-#   lane A: the ablations (experiments/ablation-{predictor,topn}.toml) in batches of 5 seeds,
-#           every arm of both specs per batch, so that a partial lane still leaves each
-#           ablation with complete arms; then WeakNAS until the optimum
-#           (experiments/paper-optimum.toml) on seeds 10-99, 5 seeds per dataset in turn;
-#   lane B: WeakNAS-EI of experiments/paper-nb201.toml, 3 seeds per dataset in turn.
+# Seeds go up to N (default 30, the report's bar for every method; 100 where one has the CPU):
+#   lane A: the ablations (experiments/ablation-{predictor,topn}.toml, seeds 0-29) in batches
+#           of 5 seeds, every arm of both specs per batch, so that a partial lane still leaves
+#           each ablation with complete arms; then WeakNAS until the optimum
+#           (experiments/paper-optimum.toml) on seeds 10..N, 5 seeds per dataset in turn;
+#           then WeakNAS-EI of experiments/paper-nb201.toml on ImageNet16-120, 3 seeds at a
+#           time, in runs/paper-nb201-lane-a (a copy: one result directory takes one writer);
+#   lane B: WeakNAS-EI of experiments/paper-nb201.toml on CIFAR-10 and CIFAR-100, 3 seeds per
+#           dataset in turn.
+# The two lanes carry about the same CPU time at N = 30 (some 4-5 CPU-hours each). When both
+# are done, lane A's copy is merged back into runs/paper-nb201 and the report is rendered
+# with `weaknas claims`.
 #
 # Each lane is niced and runs `--jobs J` with J = half the cores (at least 1); each invocation
-# is timed by /usr/bin/time into runs/reproduction-logs/lane-{A,B}.log, which
-# tools/reproduction/cost_table.py turns into cost.md's table. Finished runs made by another
-# build are kept (`--keep-stale`; the tables then say so). When both lanes are done the report
-# is rendered with `weaknas claims`.
+# is timed by /usr/bin/time into runs/reproduction-logs/<start time>-lane-{A,B}.log (one pair
+# per start of this script), which tools/reproduction/cost_table.py turns into cost.md's table
+# (the committed copies are in docs/reproduction/cost-logs/). Finished runs made by another
+# build are kept (`--keep-stale`; the tables then say so). A failing invocation ends its lane
+# and the report is then not rendered.
 #
-# Usage: tools/reproduction/queue.sh [WEAKNAS]   (default: the release build of this checkout)
+# Usage: tools/reproduction/queue.sh [WEAKNAS [N]]
+#   WEAKNAS: the binary (default: the release build of this checkout); N: seeds per method.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 W="${1:-${CARGO_TARGET_DIR:-target}/release/weaknas}"
+N="${2:-30}"
+[[ "$N" =~ ^[0-9]+$ ]] && [ "$N" -ge 30 ] || { echo "N must be a number >= 30, got '$N'" >&2; exit 2; }
 [ -x "$W" ] || { echo "no weaknas binary at $W (cargo build --release first, or pass its path)" >&2; exit 2; }
 command -v /usr/bin/time >/dev/null || { echo "/usr/bin/time is required (apt-get install time)" >&2; exit 2; }
 LOGS=runs/reproduction-logs
+STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 mkdir -p "$LOGS"
 J=$(( $(nproc) / 2 )); [ "$J" -ge 1 ] || J=1
-DATASETS=("cifar10" "cifar100 (validation)" "ImageNet16-120 (validation)")
+C10="cifar10" C100="cifar100 (validation)" IN16="ImageNet16-120 (validation)"
+LANE_A_COPY=runs/paper-nb201-lane-a
+
+"$W" run --help | grep -q -- '--datasets' ||
+  { echo "$W predates 'run --datasets' (build this checkout, or pass a newer binary)" >&2; exit 2; }
+FAILED="$LOGS/$STAMP-failed-steps"
+rm -f "$FAILED"
 
 # One timed invocation: `step ARGS...` runs `weaknas run ARGS... --quiet --keep-stale --jobs J`.
+# A failing invocation is recorded in $FAILED and ends its lane (the next ones would fail alike).
 step() {
-  local cmd=(nice -n 19 "$W" run "$@" --quiet --keep-stale --jobs "$J")
+  local cmd=(nice -n 19 "$W" run "$@" --quiet --keep-stale --jobs "$J") rc
   echo "=== $(date -u +%FT%TZ) start: $(printf '%q ' "${cmd[@]}")"
   /usr/bin/time -f "=== cpu user %U s sys %S s wall %e s" "${cmd[@]}"
-  echo "=== $(date -u +%FT%TZ) rc=$?"
+  rc=$?
+  echo "=== $(date -u +%FT%TZ) rc=$rc"
+  [ "$rc" -eq 0 ] || { printf '%q ' "${cmd[@]}"; echo; } >> "$FAILED"
+  return "$rc"
 }
 
 lane_a() {
   local s d a
   for s in 0 5 10 15 20 25; do
     for a in predictor topn; do
-      step experiments/ablation-$a.toml --out runs/ablation-$a --seeds "$s..$((s + 5))"
+      step experiments/ablation-$a.toml --out runs/ablation-$a --seeds "$s..$((s + 5))" || return
     done
   done
-  for s in $(seq 10 5 95); do
-    for d in "${DATASETS[@]}"; do
-      step experiments/paper-optimum.toml --out runs/paper-optimum --seeds "$s..$((s + 5))" \
-        --methods WeakNAS --datasets "$d"
+  for ((s = 10; s < N; s += 5)); do
+    for d in "$C10" "$C100" "$IN16"; do
+      step experiments/paper-optimum.toml --out runs/paper-optimum --seeds "$s..$((s + 5 < N ? s + 5 : N))" \
+        --methods WeakNAS --datasets "$d" || return
     done
+  done
+  # Start the copy from every run already made, so that none is made twice.
+  "$W" merge --into "$LANE_A_COPY" runs/paper-nb201 || { echo "merge into $LANE_A_COPY" >> "$FAILED"; return 1; }
+  for ((s = 0; s < N; s += 3)); do
+    step experiments/paper-nb201.toml --out "$LANE_A_COPY" --seeds "$s..$((s + 3 < N ? s + 3 : N))" \
+      --methods WeakNAS-EI --datasets "$IN16" || return
   done
 }
 
 lane_b() {
   local s d
-  for s in $(seq 0 3 27); do
-    for d in "${DATASETS[@]}"; do
-      step experiments/paper-nb201.toml --out runs/paper-nb201 --seeds "$s..$((s + 3))" \
-        --methods WeakNAS-EI --datasets "$d"
+  for ((s = 0; s < N; s += 3)); do
+    for d in "$C10" "$C100"; do
+      step experiments/paper-nb201.toml --out runs/paper-nb201 --seeds "$s..$((s + 3 < N ? s + 3 : N))" \
+        --methods WeakNAS-EI --datasets "$d" || return
     done
   done
 }
 
-lane_a >> "$LOGS/lane-A.log" 2>&1 &
-lane_b >> "$LOGS/lane-B.log" 2>&1 &
+lane_a > "$LOGS/$STAMP-lane-A.log" 2>&1 &
+lane_b > "$LOGS/$STAMP-lane-B.log" 2>&1 &
 wait
+if [ -s "$FAILED" ]; then
+  echo "not rendering the report: these invocations failed (see $LOGS/$STAMP-lane-*.log):" >&2
+  cat "$FAILED" >&2
+  exit 1
+fi
+if [ -d "$LANE_A_COPY" ]; then
+  "$W" merge --into runs/paper-nb201 "$LANE_A_COPY" || { echo "merging $LANE_A_COPY back failed" >&2; exit 1; }
+fi
 "$W" claims experiments/paper-nb201.toml experiments/paper-nb201-sensitivity.toml \
   experiments/paper-optimum.toml experiments/ablation-predictor.toml experiments/ablation-topn.toml \
   --runs-root runs --out docs/reproduction
-echo "report rendered; the CPU-time table: python3 tools/reproduction/cost_table.py $LOGS/lane-*.log"
+echo "report rendered; the CPU-time table: python3 tools/reproduction/cost_table.py $LOGS/*-lane-*.log"
