@@ -232,7 +232,8 @@ pub fn table_claims(
             .into_iter()
             .filter(|m| m != weaknas && !variants.contains(m))
             .collect();
-        let claim = |tests: usize, ours: String, verdict, reason| Claim {
+        // `family`: the tests Holm adjusted over, as the protocol states them.
+        let claim = |family: String, ours: String, verdict, reason| Claim {
             id: "NAS-Bench-201 table".into(),
             scope: scope(&task),
             statement: format!(
@@ -242,8 +243,7 @@ pub fn table_claims(
             ),
             protocol: format!(
                 "Incumbent (best queried by search metric), report metric at {budgets:?} \
-                 queries; paired Wilcoxon on common seeds, Holm over the {tests} tests of this \
-                 dataset."
+                 queries; paired Wilcoxon on common seeds, Holm over {family}."
             ),
             paper: "not in references.md (the paper's NAS-Bench-201 table was not verified \
                     here)"
@@ -259,7 +259,7 @@ pub fn table_claims(
         if runs_of(curves, &task, weaknas) == 0 {
             // Its runs are still to be made: the row says so rather than being absent.
             out.push(claim(
-                0,
+                format!("the {} tests of this dataset", others.len() * budgets.len()),
                 format!("no finished run of {weaknas} on this dataset yet"),
                 ClaimVerdict::Pending,
                 format!("pending: no run of {weaknas} yet. {TABLE_RULE}"),
@@ -342,7 +342,17 @@ pub fn table_claims(
                 "pending: {n_min} common seeds, and no paired test on {n_min} seeds can reach significance after Holm over {all} tests (at least {need} are needed). {reason}"
             );
         }
-        out.push(claim(tests.len(), lines.join("; "), verdict, reason));
+        let family = if tests.len() == all {
+            format!("the {all} tests of this dataset")
+        } else if tests.is_empty() {
+            format!("the {all} tests of this dataset, once their methods have enough common seeds")
+        } else {
+            format!(
+                "the {} of this dataset's {all} tests whose method has enough common seeds",
+                tests.len()
+            )
+        };
+        out.push(claim(family, lines.join("; "), verdict, reason));
     }
     out
 }
@@ -911,6 +921,22 @@ mod tests {
             "{}",
             c[0].ours
         );
+        // The protocol names the family Holm adjusted over: B's two tests, not New's.
+        assert!(
+            c[0].protocol.contains(
+                "Holm over the 2 of this dataset's 4 tests whose method has enough common seeds"
+            ),
+            "{}",
+            c[0].protocol
+        );
+        let all_in = table_claims(&curves[..24], "A", &[], &[2, 3], &[]);
+        assert!(
+            all_in[0]
+                .protocol
+                .ends_with("Holm over the 2 tests of this dataset."),
+            "{}",
+            all_in[0].protocol
+        );
     }
 
     /// With too few seeds for any test to reach significance after Holm, neither the table
@@ -930,6 +956,13 @@ mod tests {
         let c = table_claims(&curves, "A", &[], &[2, 3], &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::Pending, "{}", c[0].reason);
         assert!(c[0].reason.contains("5 common seeds") && c[0].reason.contains("at least 7"));
+        assert!(
+            c[0].protocol.ends_with(
+                "Holm over the 2 tests of this dataset, once their methods have enough common seeds."
+            ),
+            "{}",
+            c[0].protocol
+        );
         let c = ablation_claims(&curves, "A", "things", &[2, 3], &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::Pending);
         assert!(c[0].reason.contains(ABLATION_RULE), "{}", c[0].reason);
