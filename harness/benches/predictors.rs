@@ -13,7 +13,8 @@
 //! values, the trees' only on their fitted shape.
 //!
 //! Thread policy groups: `alone` = one predictor with `Threads::all()` (gemm's and our
-//! threads); `2 runs x Threads(1)` = two predictors run at once from two rayon jobs, one thread
+//! threads); `alone, Threads(1)` = one predictor on one thread, the other cores idle;
+//! `2 runs x Threads(1)` = two predictors run at once from two rayon jobs, one thread
 //! each (what the runner does for parallel runs): per-run time is the wall time of the pair,
 //! throughput counts both runs.
 //!
@@ -188,12 +189,18 @@ fn gemm_peak(c: &mut Criterion) {
     g.finish();
 }
 
-/// Times fresh fits of `cfg` with all cores, a new seed each iteration.
-fn fit_each_seed(b: &mut criterion::Bencher<'_>, cfg: &MlpConfig, xs: &Matrix, ys: &[f32]) {
+/// Times fresh fits of `cfg` with `threads`, a new seed each iteration.
+fn fit_each_seed(
+    b: &mut criterion::Bencher<'_>,
+    cfg: &MlpConfig,
+    xs: &Matrix,
+    ys: &[f32],
+    threads: Threads,
+) {
     let mut seed = 0;
     b.iter(|| {
         seed += 1;
-        let mut p = Mlp::new(cfg.clone(), Threads::all());
+        let mut p = Mlp::new(cfg.clone(), threads);
         p.fit(
             xs.view(),
             ys,
@@ -215,7 +222,11 @@ fn mlp_fit(c: &mut Criterion) {
         let flops = 2 * cfg.train_macs_per_row(30) * n as u64 * cfg.max_iter as u64;
         g.throughput(Throughput::Elements(flops));
         g.bench_function(BenchmarkId::new("alone", n), |b| {
-            fit_each_seed(b, &cfg, &xs, &ys)
+            fit_each_seed(b, &cfg, &xs, &ys, Threads::all())
+        });
+        // One thread, the other core idle: compare with `gemm_f32_peak`'s "gemm 1 threads".
+        g.bench_function(BenchmarkId::new("alone, Threads(1)", n), |b| {
+            fit_each_seed(b, &cfg, &xs, &ys, Threads::ONE)
         });
         if n == 500 {
             g.throughput(Throughput::Elements(2 * flops));
@@ -392,7 +403,7 @@ fn mlp_precision(c: &mut Criterion) {
                 2 * cfg.train_macs_per_row(30) * n as u64 * cfg.max_iter as u64,
             ));
             g.bench_function(BenchmarkId::new(format!("fit {label}"), n), |b| {
-                fit_each_seed(b, &cfg, &xs, &ys)
+                fit_each_seed(b, &cfg, &xs, &ys, Threads::all())
             });
         }
     }
