@@ -1,7 +1,9 @@
-//! `weaknas run SPEC --plan`: the spec's runs, a CPU-time estimate per method and benchmark
-//! from a quick calibration on this machine, the `--shard` count whose shards each finish
-//! within a wall-clock target, and (with `--slurm-script FILE`) a Slurm job-array script that
-//! runs the shards and then merges them with `weaknas merge`.
+//! `weaknas run SPEC --plan`: the spec's runs, how many of them the result directory (`--out`,
+//! default `runs/<spec>`) already holds finished, a CPU-time estimate per method and benchmark
+//! from a quick calibration on this machine (for the runs left, and for all of them), the
+//! `--shard` count whose shards each finish within a wall-clock target, and (with
+//! `--slurm-script FILE`) a Slurm job-array script that runs the shards and then merges them
+//! with `weaknas merge`.
 //!
 //! Estimates: WeakNAS with an MLP from its fit schedule, the MLP's measured single-thread
 //! rates and the epochs its fits run on this benchmark before early stopping, measured by a
@@ -17,12 +19,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use weaknas_harness::runner::plan::{self, MlpRates};
 use weaknas_harness::runner::{self, spec::parse_seed_range, BenchmarkSet, RunOptions, Spec};
+use weaknas_harness::trace::TraceSink;
+use weaknas_results::ParquetTraceSink;
 
 /// One (method, benchmark) row of the plan.
 struct Row {
     method: String,
     bench: String,
     runs: usize,
+    /// Of `runs`, those the result directory already holds finished.
+    done: usize,
     /// CPU-seconds per run (NaN: not estimated).
     cpu_s: f64,
     how: String,
@@ -50,11 +56,18 @@ pub fn plan(args: &RunArgs) -> Result<ExitCode> {
     let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
     let mut rates: BTreeMap<String, MlpRates> = BTreeMap::new();
     let mut costs = Vec::with_capacity(jobs.len());
+    // Runs already finished in the result directory, as `weaknas run` would skip them.
+    let out = crate::run_cmd::out_dir(args, &spec);
+    let sink = ParquetTraceSink::new(&out);
+    let mut left = Vec::with_capacity(jobs.len());
     for job in &jobs {
+        let done = sink.is_done(&job.run_id)?;
         let key = (job.method.name.clone(), job.bench.key());
         if let Some(r) = rows.get_mut(&key) {
             r.runs += 1;
+            r.done += usize::from(done);
             costs.push(r.cpu_s);
+            left.push(if done { 0.0 } else { r.cpu_s });
             continue;
         }
         let loaded = benches.get(&job.bench.key())?;
@@ -134,12 +147,14 @@ pub fn plan(args: &RunArgs) -> Result<ExitCode> {
             )
         };
         costs.push(cpu_s);
+        left.push(if done { 0.0 } else { cpu_s });
         rows.insert(
             key,
             Row {
                 method: job.method.name.clone(),
                 bench: job.bench.key(),
                 runs: 1,
+                done: usize::from(done),
                 cpu_s,
                 how,
             },
@@ -150,39 +165,48 @@ pub fn plan(args: &RunArgs) -> Result<ExitCode> {
         .map(|c| if c.is_nan() { 0.0 } else { *c })
         .collect();
     let total: f64 = known.iter().sum();
+    let total_left: f64 = left.iter().filter(|c| !c.is_nan()).sum();
+    let done: usize = rows.values().map(|r| r.done).sum();
     println!(
-        "plan for spec {} ({}): {} runs, budget {}, seeds {}..={}",
+        "plan for spec {} ({}): {} runs, {done} already finished in {}, budget {}, seeds {}..={}",
         spec.name,
         args.spec.display(),
         jobs.len(),
+        out.display(),
         spec.budget,
         seeds.first().unwrap_or(&0),
         seeds.last().unwrap_or(&0)
     );
     println!(
-        "{:<24} {:<28} {:>5} {:>12} {:>12}  how",
-        "method", "benchmark", "runs", "CPU/run", "CPU total"
+        "{:<24} {:<28} {:>5} {:>5} {:>12} {:>12}  how",
+        "method", "benchmark", "runs", "left", "CPU/run", "CPU left"
     );
     for r in rows.values() {
         println!(
-            "{:<24} {:<28} {:>5} {:>12} {:>12}  {}",
+            "{:<24} {:<28} {:>5} {:>5} {:>12} {:>12}  {}",
             r.method,
             r.bench,
             r.runs,
+            r.runs - r.done,
             human(r.cpu_s),
-            human(r.cpu_s * r.runs as f64),
+            human(r.cpu_s * (r.runs - r.done) as f64),
             r.how
         );
     }
+    let unestimated = if costs.iter().any(|c| c.is_nan()) {
+        ", not counting the runs not estimated"
+    } else {
+        ""
+    };
     println!(
-        "total: {} CPU ({:.1} CPU-hours){}",
+        "left to run: {} runs, {} CPU ({:.1} CPU-hours){unestimated}; all {} runs: {} CPU ({:.1} \
+         CPU-hours)",
+        jobs.len() - done,
+        human(total_left),
+        total_left / 3600.0,
+        jobs.len(),
         human(total),
         total / 3600.0,
-        if costs.iter().any(|c| c.is_nan()) {
-            ", not counting the runs not estimated"
-        } else {
-            ""
-        }
     );
     let (n, note) = match plan::shards_for(&known, cores, wall_s) {
         Some(n) => (n, String::new()),
@@ -192,9 +216,18 @@ pub fn plan(args: &RunArgs) -> Result<ExitCode> {
         ),
     };
     let busiest = plan::shard_loads(&known, n).into_iter().fold(0.0, f64::max);
+    // The shards start from empty directories of their own, so they make every run.
+    let all_runs = if done > 0 {
+        format!(
+            " (the shards make all {} runs, finished ones included)",
+            jobs.len()
+        )
+    } else {
+        String::new()
+    };
     println!(
         "wall-clock target {} on {cores} cores per machine: --shard I/{n}{note}; busiest shard \
-         about {} wall",
+         about {} wall{all_runs}",
         human(wall_s),
         human(busiest / cores as f64)
     );

@@ -184,6 +184,13 @@ fn check_stale(
     )
 }
 
+/// The result directory of a run of `spec`: `--out`, else `runs/<spec name>`.
+pub fn out_dir(args: &RunArgs, spec: &Spec) -> PathBuf {
+    args.out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(&spec.name))
+}
+
 /// Runs a spec; with `render`, also writes tables, figures and index.md.
 pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
     if args.plan {
@@ -198,10 +205,7 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
              `weaknas merge`, then `weaknas reproduce` on the merged directory"
         );
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(&spec.name));
+    let out = out_dir(&args, &spec);
     let registry = weaknas_baselines::registry();
     let benches = BenchmarkSet::for_spec(&spec)?;
     let fingerprint = crate::code_fingerprint();

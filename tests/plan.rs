@@ -71,7 +71,8 @@ fn plan_prints_estimates_and_its_slurm_script_runs_and_merges() {
         .arg(&out)
         .arg("--slurm-script")
         .arg(&script));
-    assert!(text.contains("4 runs"), "{text}");
+    assert!(text.contains("4 runs, 0 already finished"), "{text}");
+    assert!(text.contains("left to run: 4 runs"), "{text}");
     assert!(text.contains("MLP model: 2 fits"), "{text}");
     assert!(text.contains("(measured, early stopping; bound"), "{text}");
     assert!(text.contains("one real run timed"), "{text}");
@@ -161,4 +162,29 @@ fn plan_prints_estimates_and_its_slurm_script_runs_and_merges() {
         .arg("--out")
         .arg(&out));
     assert!(text.contains("4 runs, 4 already done, 0 ran"), "{text}");
+    // The plan counts what the directory holds: with a third seed, 2 of 6 runs are left, one
+    // per method, and the shards (empty directories) would still make all 6.
+    let text = ok(weaknas(home.path())
+        .arg("run")
+        .arg(&spec)
+        .args(["--plan", "--seeds", "0..3", "--out"])
+        .arg(&out));
+    assert!(text.contains("6 runs, 4 already finished in"), "{text}");
+    assert!(text.contains("left to run: 2 runs"), "{text}");
+    assert!(
+        text.contains("the shards make all 6 runs, finished ones included"),
+        "{text}"
+    );
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row: {text}"))
+            .split_whitespace()
+            .skip(name.split_whitespace().count() + 1)
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(row("WeakNAS"), "3 1", "runs and left: {text}");
+    assert_eq!(row("Random search"), "3 1", "runs and left: {text}");
 }
