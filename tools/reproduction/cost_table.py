@@ -9,9 +9,14 @@ SPEC --out DIR [--seeds A..B] [--methods ...] [--datasets ...] ...` line, the ru
 so are those that made no run (every run of the batch was already finished) or stopped before
 running any (no summary line, e.g. an output directory locked by another process).
 
-Usage: python3 tools/reproduction/cost_table.py LOG... > table.md
+With `--update FILE`, the table replaces the lines between the markers
+`<!-- cost table: begin -->` and `<!-- cost table: end -->` in FILE (written in place; the rest
+of FILE, its prose, is kept as it is), and a total row is added.
+
+Usage: python3 tools/reproduction/cost_table.py [--update FILE] LOG... > table.md
 """
 
+import os
 import re
 import shlex
 import sys
@@ -76,20 +81,56 @@ def invocations(paths):
     return sorted(rows, key=lambda r: r["t"])
 
 
-def main():
-    if len(sys.argv) < 2:
-        sys.exit(__doc__.strip().splitlines()[-1])
-    print("| started (UTC) | spec file | methods | datasets | seeds | runs made | CPU time | wall time | CPU per run |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in invocations(sys.argv[1:]):
+BEGIN = "<!-- cost table: begin -->"
+END = "<!-- cost table: end -->"
+
+
+def table(paths, total=False):
+    """The table's markdown lines (invocations that made no run left out)."""
+    lines = [
+        "| started (UTC) | spec file | methods | datasets | seeds | runs made | CPU time | wall time | CPU per run |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    runs = cpu = 0
+    for r in invocations(paths):
         ran = r.get("ran")
         if not ran:
             continue
-        per = f"{r['cpu'] / ran:.1f} s"
-        print(
+        runs, cpu = runs + ran, cpu + r["cpu"]
+        lines.append(
             f"| {r['t']} | {r['spec']} | {r['methods']} | {r['datasets']} | {r['seeds']} | "
-            f"{ran} | {r['cpu'] / 60:.1f} min | {r['wall'] / 60:.1f} min | {per} |"
+            f"{ran} | {r['cpu'] / 60:.1f} min | {r['wall'] / 60:.1f} min | {r['cpu'] / ran:.1f} s |"
         )
+    if total:
+        lines.append(f"| **total** | | | | | {runs} | {cpu / 3600:.1f} h | | |")
+    return lines
+
+
+def update(path, logs):
+    """Replaces the table between the markers of `path` (exits naming the problem if absent)."""
+    with open(path) as f:
+        text = f.read()
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        sys.exit(f"cost_table.py: {path} needs one '{BEGIN}' line before one '{END}' line")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    body = "\n".join(table(logs, total=True))
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{head}{BEGIN}\n{body}\n{END}{tail}")
+    os.replace(tmp, path)
+
+
+def main():
+    args = sys.argv[1:]
+    if args[:1] == ["--update"]:
+        if len(args) < 3:
+            sys.exit(__doc__.strip().splitlines()[-1])
+        update(args[1], args[2:])
+        return
+    if not args:
+        sys.exit(__doc__.strip().splitlines()[-1])
+    print("\n".join(table(args)))
 
 
 if __name__ == "__main__":

@@ -14,19 +14,23 @@
 #   lane B: WeakNAS-EI of experiments/paper-nb201.toml on CIFAR-10 and CIFAR-100, 3 seeds per
 #           dataset in turn.
 # The two lanes carry about the same CPU time at N = 30 (some 4-5 CPU-hours each). When both
-# are done, lane A's copy is merged back into runs/paper-nb201 and the report is rendered
-# with `weaknas claims`.
+# are done, lane A's copy is merged back into runs/paper-nb201, the report is rendered with
+# `weaknas claims` and the CPU-time table of docs/reproduction/cost.md is updated.
 #
 # Each lane is niced and runs `--jobs J` with J = half the cores (at least 1); each invocation
 # is timed by /usr/bin/time into runs/reproduction-logs/<start time>-lane-{A,B}.log (one pair
 # per start of this script), which tools/reproduction/cost_table.py turns into cost.md's table
-# (the committed copies are in docs/reproduction/cost-logs/). Finished runs made by another
+# (copied to docs/reproduction/cost-logs/ when the lanes are done; a run cut short copies them
+# with the same two commands as the end of this script). Finished runs made by another
 # build are kept (`--keep-stale`; the tables then say so). A failing invocation ends its lane
 # and the report is then not rendered.
 #
 # Usage: tools/reproduction/queue.sh [WEAKNAS [N]]
 #   WEAKNAS: the binary (default: the release build of this checkout); N: seeds per method.
 set -uo pipefail
+# The whole script is one compound command, read to its end before it runs: editing this file
+# while a queue runs (for hours) cannot change what that queue does.
+{
 cd "$(dirname "$0")/../.."
 W="${1:-${CARGO_TARGET_DIR:-target}/release/weaknas}"
 N="${2:-30}"
@@ -102,4 +106,11 @@ fi
 "$W" claims experiments/paper-nb201.toml experiments/paper-nb201-sensitivity.toml \
   experiments/paper-optimum.toml experiments/ablation-predictor.toml experiments/ablation-topn.toml \
   --runs-root runs --out docs/reproduction
-echo "report rendered; the CPU-time table: python3 tools/reproduction/cost_table.py $LOGS/*-lane-*.log"
+# The timing logs of this start, colour codes removed, beside the earlier ones; cost.md's table.
+for lane in A B; do
+  sed 's/\x1b\[[0-9;]*m//g' "$LOGS/$STAMP-lane-$lane.log" > "docs/reproduction/cost-logs/$STAMP-lane-$lane.log"
+done
+python3 tools/reproduction/cost_table.py --update docs/reproduction/cost.md docs/reproduction/cost-logs/*.log
+echo "report rendered, docs/reproduction/cost.md updated; commit docs/reproduction"
+exit
+}
