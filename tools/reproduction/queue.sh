@@ -8,7 +8,9 @@
 #   lane A: the ablations (experiments/ablation-{predictor,topn}.toml, seeds 0-29) in batches
 #           of 5 seeds, every arm of both specs per batch, so that a partial lane still leaves
 #           each ablation with complete arms; then WeakNAS until the optimum
-#           (experiments/paper-optimum.toml) on seeds 10..N, 5 seeds per dataset in turn;
+#           (experiments/paper-optimum.toml) on seeds 10..N in batches of 5, one dataset
+#           after the other, CIFAR-10 last (a run costs about the square of its queries, and
+#           some CIFAR-10 runs need thousands);
 #           then WeakNAS-EI of experiments/paper-nb201.toml on ImageNet16-120, 3 seeds at a
 #           time, in runs/paper-nb201-lane-a (a copy: one result directory takes one writer);
 #   lane B: WeakNAS-EI of experiments/paper-nb201.toml on CIFAR-10 and CIFAR-100, 3 seeds per
@@ -68,8 +70,8 @@ lane_a() {
       step experiments/ablation-$a.toml --out runs/ablation-$a --seeds "$s..$((s + 5))" || return
     done
   done
-  for ((s = 10; s < N; s += 5)); do
-    for d in "$C10" "$C100" "$IN16"; do
+  for d in "$C100" "$IN16" "$C10"; do
+    for ((s = 10; s < N; s += 5)); do
       step experiments/paper-optimum.toml --out runs/paper-optimum --seeds "$s..$((s + 5 < N ? s + 5 : N))" \
         --methods WeakNAS --datasets "$d" || return
     done
