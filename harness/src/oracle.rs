@@ -94,9 +94,16 @@ pub struct SearchOracle {
     iteration: u32,
     events: Vec<QueryEvent>,
     start: Instant,
+    /// When the last "still running" line was logged (see [`SearchOracle::set_iteration`]),
+    /// and how often one is logged.
+    heartbeat: Instant,
+    heartbeat_every: std::time::Duration,
     stop_cells: Vec<bool>,
     stopped_at: Option<usize>,
 }
+
+/// How often a long run logs that it is still running (queries and iteration so far).
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl SearchOracle {
     /// A handle over a search-metric column (a [`TabularEvaluator`]). `noise_rng` draws
@@ -136,6 +143,8 @@ impl SearchOracle {
             iteration: 0,
             events: Vec::with_capacity(budget),
             start: Instant::now(),
+            heartbeat: Instant::now(),
+            heartbeat_every: HEARTBEAT,
             stop_cells: Vec::new(),
             stopped_at: None,
         })
@@ -289,8 +298,30 @@ impl SearchOracle {
     }
 
     /// Labels the following queries with a searcher iteration.
+    ///
+    /// A run that has gone on for five minutes or more logs, at most every five minutes and
+    /// at an iteration boundary, how far it is (charged queries, iteration, minutes): runs
+    /// until the optimum can take hours, and `--quiet` shows no progress bar.
     pub fn set_iteration(&mut self, iteration: u32) {
         self.iteration = iteration;
+        if let Some(line) = self.heartbeat_due() {
+            tracing::info!("{line}");
+        }
+    }
+
+    /// The "still running" line when one is due (and restarts the interval), else `None`.
+    fn heartbeat_due(&mut self) -> Option<String> {
+        if self.heartbeat.elapsed() < self.heartbeat_every {
+            return None;
+        }
+        self.heartbeat = Instant::now();
+        Some(format!(
+            "still running: {} of at most {} queries charged, iteration {}, {:.0} min",
+            self.used(),
+            self.budget,
+            self.iteration,
+            self.start.elapsed().as_secs_f64() / 60.0
+        ))
     }
     /// Current iteration label.
     pub fn iteration(&self) -> u32 {
@@ -487,6 +518,30 @@ mod tests {
         );
         assert_eq!((o.used(), o.remaining(), o.stopped_at()), (3, 0, Some(3)));
         assert_eq!(o.query(0).unwrap(), 2.0, "repeats stay free after the stop");
+    }
+
+    /// A long run says how far it is, at most once per interval; a short one says nothing.
+    #[test]
+    fn heartbeat_reports_progress_once_per_interval() {
+        let (mut o, _) = resolve(
+            &store(),
+            &contract(NoiseModel::Mean),
+            3,
+            stream("t", 0, "n"),
+        )
+        .unwrap();
+        assert_eq!(o.heartbeat_due(), None, "not five minutes into the run");
+        o.heartbeat_every = std::time::Duration::ZERO;
+        o.query(0).unwrap();
+        o.query(2).unwrap();
+        o.set_iteration(4);
+        let line = o.heartbeat_due().expect("due at once with a zero interval");
+        assert!(
+            line.starts_with("still running: 2 of at most 3 queries charged, iteration 4, "),
+            "{line}"
+        );
+        o.heartbeat_every = std::time::Duration::from_secs(3600);
+        assert_eq!(o.heartbeat_due(), None, "the interval restarted");
     }
 
     #[test]

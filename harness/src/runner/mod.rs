@@ -356,6 +356,14 @@ fn run_job_with(
     pools: &BTreeMap<String, Arc<CommandPool>>,
     log_path: Option<std::path::PathBuf>,
 ) -> Result<RunTrace> {
+    // Every log line of the run (e.g. the oracle's "still running") names it.
+    let _span = tracing::info_span!(
+        "run",
+        method = %job.method.name,
+        dataset = %job.bench.contract.dataset,
+        seed = job.seed
+    )
+    .entered();
     let start = Instant::now();
     let loaded = benches.get(&job.bench.key())?;
     let contract = &job.bench.contract;
