@@ -463,6 +463,18 @@ mod tests {
         }
     }
 
+    /// An oracle over the test store's search metric (`Mean` noise) with `budget` queries.
+    fn mean_oracle(budget: usize) -> SearchOracle {
+        resolve(
+            &store(),
+            &contract(NoiseModel::Mean),
+            budget,
+            stream("t", 0, "n"),
+        )
+        .unwrap()
+        .0
+    }
+
     #[test]
     fn charges_new_cells_counts_repeats_and_refuses_past_budget() {
         let (mut o, view) = resolve(
@@ -494,13 +506,7 @@ mod tests {
 
     #[test]
     fn stop_cells_end_the_run_mid_batch() {
-        let (mut o, _) = resolve(
-            &store(),
-            &contract(NoiseModel::Mean),
-            5,
-            stream("t", 0, "n"),
-        )
-        .unwrap();
+        let mut o = mean_oracle(5);
         o.stop_when_queried(&[3, 4]);
         assert_eq!(o.query(0).unwrap(), 2.0);
         assert_eq!(o.stopped_at(), None);
@@ -523,13 +529,7 @@ mod tests {
     /// A long run says how far it is, at most once per interval; a short one says nothing.
     #[test]
     fn heartbeat_reports_progress_once_per_interval() {
-        let (mut o, _) = resolve(
-            &store(),
-            &contract(NoiseModel::Mean),
-            3,
-            stream("t", 0, "n"),
-        )
-        .unwrap();
+        let mut o = mean_oracle(3);
         assert_eq!(o.heartbeat_due(), None, "not five minutes into the run");
         o.heartbeat_every = std::time::Duration::ZERO;
         o.query(0).unwrap();
@@ -546,13 +546,7 @@ mod tests {
 
     #[test]
     fn charged_repeats_cost_a_query_each() {
-        let (mut o, _) = resolve(
-            &store(),
-            &contract(NoiseModel::Mean),
-            3,
-            stream("t", 0, "n"),
-        )
-        .unwrap();
+        let mut o = mean_oracle(3);
         assert_eq!(
             o.query_charged(0).unwrap(),
             2.0,
