@@ -59,7 +59,6 @@ pub fn plan(args: &RunArgs) -> Result<ExitCode> {
     // Runs already finished in the result directory, as `weaknas run` would skip them.
     let out = crate::run_cmd::out_dir(args, &spec);
     let sink = ParquetTraceSink::new(&out);
-    let mut left = Vec::with_capacity(jobs.len());
     for job in &jobs {
         let done = sink.is_done(&job.run_id)?;
         let key = (job.method.name.clone(), job.bench.key());
@@ -67,7 +66,6 @@ pub fn plan(args: &RunArgs) -> Result<ExitCode> {
             r.runs += 1;
             r.done += usize::from(done);
             costs.push(r.cpu_s);
-            left.push(if done { 0.0 } else { r.cpu_s });
             continue;
         }
         let loaded = benches.get(&job.bench.key())?;
@@ -147,7 +145,6 @@ pub fn plan(args: &RunArgs) -> Result<ExitCode> {
             )
         };
         costs.push(cpu_s);
-        left.push(if done { 0.0 } else { cpu_s });
         rows.insert(
             key,
             Row {
@@ -165,7 +162,11 @@ pub fn plan(args: &RunArgs) -> Result<ExitCode> {
         .map(|c| if c.is_nan() { 0.0 } else { *c })
         .collect();
     let total: f64 = known.iter().sum();
-    let total_left: f64 = left.iter().filter(|c| !c.is_nan()).sum();
+    let total_left: f64 = rows
+        .values()
+        .map(|r| r.cpu_s * (r.runs - r.done) as f64)
+        .filter(|c| !c.is_nan())
+        .sum();
     let done: usize = rows.values().map(|r| r.done).sum();
     println!(
         "plan for spec {} ({}): {} runs, {done} already finished in {}, budget {}, seeds {}..={}",
@@ -298,14 +299,9 @@ fn slurm_script(
 ) -> Result<String> {
     let exe = std::env::current_exe()?.display().to_string();
     let spec_path = absolute(&args.spec)?.display().to_string();
-    let out = absolute(
-        &args
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("runs").join(&spec.name)),
-    )?
-    .display()
-    .to_string();
+    let out = absolute(&crate::run_cmd::out_dir(args, spec))?
+        .display()
+        .to_string();
     let shards: Vec<String> = (1..=n).map(|i| q(&format!("{out}/shard-{i}"))).collect();
     let merge = format!("{} merge --into {} {}", q(&exe), q(&out), shards.join(" "));
     let mut extra = match &args.seeds {

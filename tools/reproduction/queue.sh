@@ -49,7 +49,6 @@ LANE_A_COPY=runs/paper-nb201-lane-a
 "$W" run --help | grep -q -- '--datasets' ||
   { echo "$W predates 'run --datasets' (build this checkout, or pass a newer binary)" >&2; exit 2; }
 FAILED="$LOGS/$STAMP-failed-steps"
-rm -f "$FAILED"
 
 # One timed invocation: `step ARGS...` runs `weaknas run ARGS... --quiet --keep-stale --jobs J`.
 # A failing invocation is recorded in $FAILED and ends its lane (the next ones would fail alike).
