@@ -4,6 +4,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use weaknas_harness::checkpoint::CheckpointPolicy;
 use weaknas_harness::fsutil::DirLock;
 use weaknas_harness::runner::{self, spec::parse_seed_range, BenchmarkSet, RunOptions, Spec};
 use weaknas_results::ParquetTraceSink;
@@ -54,6 +55,19 @@ pub struct RunArgs {
     /// then `weaknas merge`) to FILE.
     #[arg(long, value_name = "FILE", requires = "plan")]
     pub slurm_script: Option<PathBuf>,
+    /// Least seconds between two checkpoints of a run (0: at every iteration boundary). A
+    /// run stopped part-way continues from its last checkpoint
+    /// (`<out>/checkpoints/<run id>.json`, removed once the run is written), ending
+    /// bit-identical to an uninterrupted run; WeakNAS and WeakNAS-EI on tabular benchmarks
+    /// save them, other methods start over (they are cheap).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub checkpoint_every: u64,
+    /// Keep no checkpoints.
+    #[arg(long, conflicts_with = "checkpoint_every")]
+    pub no_checkpoints: bool,
+    /// Drill: stop each run with an error after N checkpoints (tests and checks of resumption).
+    #[arg(long, value_name = "N", hide = true)]
+    pub interrupt_after_checkpoints: Option<usize>,
     /// Run only these methods (names as in the spec, comma-separated), e.g. to run the cheap
     /// baselines first; the spec's other runs are left as they are (and `reproduce` still
     /// renders every finished run of the spec).
@@ -226,6 +240,11 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
         evaluations: Some(out.join("evaluations")),
         shard,
         code_fingerprint: fingerprint.clone(),
+        checkpoints: (!args.no_checkpoints).then(|| CheckpointPolicy {
+            every: std::time::Duration::from_secs(args.checkpoint_every),
+            accept_other_code: args.keep_stale,
+            interrupt_after: args.interrupt_after_checkpoints,
+        }),
     };
     let lock = DirLock::acquire(&out, if render { "reproduce" } else { "run" })?;
     let sink = ParquetTraceSink::new(&out);

@@ -229,3 +229,65 @@ fn methods_and_datasets_run_part_of_a_spec() {
         "{err}"
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(weaknas_shared_data),
+    ignore = "needs the real NAS-Bench-201 data in ../shared/data"
+)]
+fn interrupted_runs_continue_from_their_checkpoints() {
+    let Some(home) = common::home_with_nb201() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let spec = work.path().join("e2e.toml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let mut c = weaknas(home.path());
+        c.arg("run")
+            .arg(&spec)
+            .arg("--out")
+            .arg(work.path().join(out))
+            .args(["--methods", "WeakNAS", "--seeds", "0..2"])
+            .args(extra);
+        c
+    };
+    ok(&mut run("whole", &[]));
+    // Stopped after two checkpoints (saved at every iteration boundary): no run is written,
+    // each keeps its checkpoint, and the invocation fails naming why.
+    let o = run(
+        "pieces",
+        &[
+            "--checkpoint-every",
+            "0",
+            "--interrupt-after-checkpoints",
+            "2",
+        ],
+    )
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("interrupted on purpose"),
+        "{err}"
+    );
+    let ckpts = work.path().join("pieces/checkpoints");
+    assert_eq!(std::fs::read_dir(&ckpts).unwrap().count(), 2);
+    let said = ok(&mut run("pieces", &[]));
+    assert!(
+        said.contains("2 runs, 0 already done, 2 ran, 0 failed"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read_dir(&ckpts).unwrap().count(), 0);
+    // Rendered, the continued runs give the same table as the uninterrupted ones.
+    let table = |out: &str| {
+        let mut c = weaknas(home.path());
+        ok(c.arg("reproduce")
+            .arg(&spec)
+            .arg("--out")
+            .arg(work.path().join(out))
+            .args(["--methods", "WeakNAS", "--seeds", "0..2"]));
+        std::fs::read_to_string(work.path().join(out).join("tables/results.csv")).unwrap()
+    };
+    assert_eq!(table("whole"), table("pieces"));
+}

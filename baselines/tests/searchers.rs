@@ -97,6 +97,8 @@ fn run_with(
         rng: &mut rng,
         observer,
         threads: Threads::ONE,
+        resume: None,
+        checkpoints: None,
     };
     searcher.run(&mut ctx).unwrap();
     oracle
@@ -229,6 +231,8 @@ fn every_method_stops_cleanly_at_a_stop_cell() {
                 rng: &mut rng,
                 observer: &mut NoObserver,
                 threads: Threads::ONE,
+                resume: None,
+                checkpoints: None,
             };
             searcher
                 .run(&mut ctx)

@@ -5,6 +5,7 @@
 //! [`searcher::Searcher`] trait with WeakNAS itself ([`weaknas`]), traces ([`trace`]) and the
 //! runner ([`runner`]). This crate never compiles polars or plotters.
 
+pub mod checkpoint;
 pub mod diagnostics;
 pub mod evaluator;
 pub mod expectation;

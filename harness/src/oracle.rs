@@ -378,6 +378,57 @@ impl SearchOracle {
     pub fn into_events(self) -> Vec<QueryEvent> {
         self.events
     }
+
+    /// Puts a fresh handle back where a checkpointed run was: asks the evaluator for
+    /// `events` again, one by one and in order, through the same paths as the run did (so
+    /// budget, stop rule, repeats and the evaluator's own noise stream end where they were),
+    /// and checks that every query gives back the cell, charge and value bit for bit. Wall
+    /// times are the saved ones, and the clock goes on from `elapsed_s`. An error says which
+    /// query differs; the handle is then unusable (build a new one).
+    pub(crate) fn replay(
+        &mut self,
+        events: &[QueryEvent],
+        iteration: u32,
+        elapsed_s: f64,
+    ) -> Result<()> {
+        if !self.events.is_empty() {
+            bail!("replay into a handle that was queried already");
+        }
+        for (i, e) in events.iter().enumerate() {
+            self.iteration = e.iteration;
+            let c = e.cell as usize;
+            // The outcome is in the event pushed (or not) below; a refusal pushes none.
+            let _ = if e.charged && c < self.queried.len() && self.queried[c] {
+                self.query_charged(e.cell)
+            } else {
+                self.query(e.cell)
+            };
+            let same_value =
+                |v: f64| v.to_bits() == e.value.to_bits() || (v.is_nan() && e.value.is_nan());
+            let count = self.events.len();
+            match self.events.last_mut() {
+                Some(got)
+                    if count == i + 1
+                        && got.cell == e.cell
+                        && got.charged == e.charged
+                        && same_value(got.value) =>
+                {
+                    got.wall_s = e.wall_s;
+                }
+                _ => bail!(
+                    "query {} (cell {}, charged {}, value {}) does not replay as saved",
+                    i + 1,
+                    e.cell,
+                    e.charged,
+                    e.value
+                ),
+            }
+        }
+        self.iteration = iteration;
+        let elapsed = std::time::Duration::from_secs_f64(elapsed_s.max(0.0));
+        self.start = Instant::now().checked_sub(elapsed).unwrap_or(self.start);
+        Ok(())
+    }
 }
 
 /// The runner's view of a contract: the search metric's per-cell means (the truth for
@@ -633,5 +684,45 @@ mod tests {
         let s = (means.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / 5.0).sqrt();
         let (a, b) = o.space_statistics().unwrap();
         assert!((a - m).abs() < 1e-12 && (b - s).abs() < 1e-12);
+    }
+
+    #[test]
+    fn replay_restores_budget_noise_and_stop_and_refuses_a_changed_value() {
+        let fresh = |noise| {
+            resolve(&store(), &contract(noise), 4, stream("t", 0, "n"))
+                .unwrap()
+                .0
+        };
+        let mut a = fresh(NoiseModel::TrialPerQuery);
+        a.stop_when_queried(&[4]);
+        a.set_iteration(1);
+        let _ = a.query_many(&[1, 0]);
+        let _ = a.query(0); // a repeat: a fresh trial from the noise stream
+        a.set_iteration(2);
+        let _ = a.query_charged(1);
+        let saved = a.events().to_vec();
+        assert_eq!(saved.len(), 4);
+        // The same handle continued, and a replayed one continued: same values, same stop.
+        let mut b = fresh(NoiseModel::TrialPerQuery);
+        b.stop_when_queried(&[4]);
+        b.replay(&saved, 2, 30.0).unwrap();
+        assert_eq!((b.used(), b.repeats(), b.iteration()), (3, 1, 2));
+        assert!(b.start.elapsed().as_secs_f64() >= 30.0);
+        for o in [&mut a, &mut b] {
+            let _ = o.query(0);
+            assert_eq!(o.query_many(&[4, 2]).len(), 2); // 4 stops the run: 2 is refused
+            assert_eq!((o.used(), o.stopped_at()), (4, Some(4)));
+        }
+        let values = |o: &SearchOracle| o.events().iter().map(|e| e.value).collect::<Vec<_>>();
+        assert_eq!(values(&a), values(&b));
+        // A value that does not come back names the query.
+        let mut bad = saved.clone();
+        bad[1].value += 1.0;
+        let err = fresh(NoiseModel::TrialPerQuery)
+            .replay(&bad, 2, 0.0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("query 2 (cell 0"), "{err}");
+        assert!(fresh(NoiseModel::Mean).replay(&saved[..1], 1, 0.0).is_ok());
     }
 }

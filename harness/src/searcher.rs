@@ -1,5 +1,6 @@
 //! The [`Searcher`] trait, the context a search runs in, and the method registry.
 
+use crate::checkpoint::Checkpoints;
 use crate::matrix::Matrix;
 use crate::oracle::{QueryError, SearchOracle};
 use crate::predictor::Threads;
@@ -14,6 +15,15 @@ pub trait SearchObserver {
     /// queried, scored every cell (`scores[cell]`, higher = better). Convention: the queries
     /// chosen from this ranking carry the iteration label `iteration + 1`.
     fn on_ranking(&mut self, iteration: u32, num_queried: usize, scores: &[f32]);
+
+    /// What it has gathered so far, for a run's checkpoint (default: nothing).
+    fn save_state(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+    /// Takes back what [`Self::save_state`] gave; on error it is left as it was.
+    fn restore_state(&mut self, _state: &serde_json::Value) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// An observer that ignores everything.
@@ -37,9 +47,25 @@ pub struct SearchContext<'a> {
     pub observer: &'a mut dyn SearchObserver,
     /// Threads a predictor may use.
     pub threads: Threads,
+    /// The searcher's state saved at a checkpoint when this run continues one (oracle,
+    /// random stream and observer are then already where they were); a searcher that
+    /// calls [`Self::checkpoint`] takes it before its first query.
+    pub resume: Option<serde_json::Value>,
+    /// Where the run's checkpoints go (`None`: this run keeps none).
+    pub checkpoints: Option<&'a mut Checkpoints>,
 }
 
 impl SearchContext<'_> {
+    /// Called by a searcher at an iteration boundary, where `state()` (with the oracle, the
+    /// random stream and the observer) is all it needs to go on: saves a checkpoint when
+    /// one is due. See [`crate::checkpoint`].
+    pub fn checkpoint(&mut self, state: impl FnOnce() -> serde_json::Value) -> Result<()> {
+        match self.checkpoints.as_deref_mut() {
+            Some(c) => c.save_if_due(self.oracle, self.rng, &*self.observer, state),
+            None => Ok(()),
+        }
+    }
+
     /// Reports a ranking of the whole space to the observer (with the current query count).
     pub fn report_ranking(&mut self, iteration: u32, scores: &[f32]) {
         let used = self.oracle.used();

@@ -220,6 +220,11 @@ pub trait TraceSink: Send + Sync {
     fn log_path(&self, _run_id: &str) -> Option<PathBuf> {
         None
     }
+    /// Where an unfinished run keeps its checkpoint (see [`crate::checkpoint`]); `None`:
+    /// this sink keeps none, and an interrupted run starts over.
+    fn checkpoint_path(&self, _run_id: &str) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// A sink writing one JSON file per run under `dir/runs/` (the harness's own; no polars).
@@ -273,6 +278,10 @@ impl TraceSink for JsonTraceSink {
     /// `dir/logs/<run_id>.stderr`.
     fn log_path(&self, run_id: &str) -> Option<PathBuf> {
         Some(self.dir.join("logs").join(format!("{run_id}.stderr")))
+    }
+    /// `dir/checkpoints/<run_id>.json`.
+    fn checkpoint_path(&self, run_id: &str) -> Option<PathBuf> {
+        Some(crate::checkpoint::path_in(&self.dir, run_id))
     }
 }
 

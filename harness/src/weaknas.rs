@@ -242,6 +242,30 @@ pub fn rank_desc(scores: &[f32]) -> Vec<CellId> {
     idx
 }
 
+/// What WeakNAS saves at a checkpoint (the top of its loop): the iteration and its training
+/// set, values as bits.
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    k: usize,
+    train: Vec<(CellId, u64)>,
+}
+
+impl SavedState {
+    fn of(k: usize, train: &[(CellId, f64)]) -> serde_json::Value {
+        let s = SavedState {
+            k,
+            train: train.iter().map(|&(c, v)| (c, v.to_bits())).collect(),
+        };
+        serde_json::to_value(s).expect("integers serialise")
+    }
+    fn train(&self) -> Vec<(CellId, f64)> {
+        self.train
+            .iter()
+            .map(|&(c, b)| (c, f64::from_bits(b)))
+            .collect()
+    }
+}
+
 impl Searcher for WeakNas {
     fn run(&mut self, ctx: &mut SearchContext<'_>) -> Result<()> {
         use rand::seq::index::sample;
@@ -266,23 +290,36 @@ impl Searcher for WeakNas {
         };
         let mut ensemble = Ensemble::new(&cfg.predictor, members, ctx.threads);
 
-        // Iteration 0: I uniform samples.
-        ctx.oracle.set_iteration(0);
-        let mut train: Vec<(CellId, f64)> = Vec::with_capacity(budget);
-        let first: Vec<CellId> = sample(ctx.rng, candidates.len(), self.init.min(candidates.len()))
-            .into_iter()
-            .map(|i| candidates[i])
-            .collect();
-        for (c, v) in first.iter().zip(ctx.try_query_many(&first)?) {
-            if let Some(v) = v {
-                train.push((*c, v));
+        let (mut train, mut k) = match ctx.resume.take() {
+            // A run continued from its checkpoint: the oracle and the stream are restored.
+            Some(state) => {
+                let s: SavedState = serde_json::from_value(state)
+                    .context("weaknas: the searcher state in the run's checkpoint")?;
+                (s.train(), s.k)
             }
-        }
-        if train.is_empty() {
-            bail!("weaknas: every evaluation of the initial sample failed");
-        }
-        let mut k = 0usize;
+            None => {
+                // Iteration 0: I uniform samples.
+                ctx.oracle.set_iteration(0);
+                let mut train: Vec<(CellId, f64)> = Vec::with_capacity(budget);
+                let first: Vec<CellId> =
+                    sample(ctx.rng, candidates.len(), self.init.min(candidates.len()))
+                        .into_iter()
+                        .map(|i| candidates[i])
+                        .collect();
+                for (c, v) in first.iter().zip(ctx.try_query_many(&first)?) {
+                    if let Some(v) = v {
+                        train.push((*c, v));
+                    }
+                }
+                if train.is_empty() {
+                    bail!("weaknas: every evaluation of the initial sample failed");
+                }
+                (train, 0usize)
+            }
+        };
         loop {
+            // An iteration boundary: the training set, k and the stream are the whole state.
+            ctx.checkpoint(|| SavedState::of(k, &train))?;
             // Fit a fresh predictor (ensemble) on the training set.
             let cells: Vec<CellId> = train.iter().map(|t| t.0).collect();
             let (mu, sd) = match cfg.normalize {

@@ -155,6 +155,10 @@ impl TraceSink for ParquetTraceSink {
     fn log_path(&self, run_id: &str) -> Option<PathBuf> {
         Some(self.log_file(run_id))
     }
+    /// `DIR/checkpoints/<run_id>.json`.
+    fn checkpoint_path(&self, run_id: &str) -> Option<PathBuf> {
+        Some(weaknas_harness::checkpoint::path_in(&self.dir, run_id))
+    }
 }
 
 fn runs_dir(dir: &Path) -> PathBuf {

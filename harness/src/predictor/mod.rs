@@ -52,6 +52,12 @@ pub fn take_kernels() -> String {
     KERNELS.with(|k| std::mem::take(&mut *k.borrow_mut()).join("; "))
 }
 
+/// The GEMM kernels noted on this thread so far, joined like [`take_kernels`], without
+/// forgetting them (a run's checkpoint saves them).
+pub(crate) fn peek_kernels() -> String {
+    KERNELS.with(|k| k.borrow().join("; "))
+}
+
 use crate::matrix::MatRef;
 use crate::rng::SeedRng;
 use anyhow::Result;

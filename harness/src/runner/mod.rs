@@ -18,6 +18,7 @@ pub mod spec;
 pub use benchmarks::{BenchmarkSet, LoadedBenchmark};
 pub use spec::Spec;
 
+use crate::checkpoint::{CheckpointPolicy, Checkpoints};
 use crate::evaluator::command::{CommandEvaluator, CommandPool};
 use crate::oracle::{resolve, ReportView, SearchOracle};
 use crate::predictor::Threads;
@@ -59,6 +60,10 @@ pub struct RunOptions {
     /// Fingerprint of the code, recorded in every run's meta (the CLI embeds the git commit
     /// at build time; default `version:<harness version>`).
     pub code_fingerprint: String,
+    /// Within-run checkpoints of tabular runs whose searcher saves them, in the sink's
+    /// checkpoint directory (`None`: off, an interrupted run starts over). See
+    /// [`crate::checkpoint`].
+    pub checkpoints: Option<CheckpointPolicy>,
 }
 
 impl Default for RunOptions {
@@ -73,6 +78,7 @@ impl Default for RunOptions {
             evaluations: None,
             shard: None,
             code_fingerprint: format!("version:{}", crate::HARNESS_VERSION),
+            checkpoints: None,
         }
     }
 }
@@ -248,8 +254,27 @@ pub fn run_spec(
     let pools = command_pools(spec, benches, opts)?;
     let exec = |j: &Job| -> (Job, Result<()>) {
         let log = sink.log_path(&j.run_id);
-        let r = run_job_with(spec, registry, benches, j, threads, opts, &pools, log)
-            .and_then(|t| sink.write(&t));
+        let ckpt = opts
+            .checkpoints
+            .as_ref()
+            .and_then(|p| Some((sink.checkpoint_path(&j.run_id)?, p.clone())));
+        let r = run_job_with(
+            spec,
+            registry,
+            benches,
+            j,
+            threads,
+            opts,
+            &pools,
+            log,
+            ckpt.clone(),
+        )
+        .and_then(|t| sink.write(&t))
+        .and_then(|()| match &ckpt {
+            // Written: the checkpoint has served.
+            Some((path, _)) => Checkpoints::remove(path),
+            None => Ok(()),
+        });
         bar.inc(1);
         (j.clone(), r)
     };
@@ -342,7 +367,9 @@ pub fn run_job(
     opts: &RunOptions,
 ) -> Result<RunTrace> {
     let pools = command_pools(spec, benches, opts)?;
-    run_job_with(spec, registry, benches, job, threads, opts, &pools, None)
+    run_job_with(
+        spec, registry, benches, job, threads, opts, &pools, None, None,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -355,6 +382,7 @@ fn run_job_with(
     opts: &RunOptions,
     pools: &BTreeMap<String, Arc<CommandPool>>,
     log_path: Option<std::path::PathBuf>,
+    checkpoint: Option<(std::path::PathBuf, CheckpointPolicy)>,
 ) -> Result<RunTrace> {
     // Every log line of the run (e.g. the oracle's "still running") names it.
     let _span = tracing::info_span!(
@@ -368,30 +396,33 @@ fn run_job_with(
     let loaded = benches.get(&job.bench.key())?;
     let contract = &job.bench.contract;
     let command_pool = pools.get(&job.bench.key()).cloned();
-    let (mut oracle, view) = match (&loaded.open, &command_pool) {
-        (Some(_), Some(pool)) => {
-            let n = loaded.space.num_cells();
-            let oracle = SearchOracle::with_evaluator(
-                Box::new(CommandEvaluator::new(pool.clone(), job.seed)),
+    let make_oracle = || -> Result<(SearchOracle, ReportView)> {
+        Ok(match (&loaded.open, &command_pool) {
+            (Some(_), Some(pool)) => {
+                let n = loaded.space.num_cells();
+                let oracle = SearchOracle::with_evaluator(
+                    Box::new(CommandEvaluator::new(pool.clone(), job.seed)),
+                    spec.budget,
+                )?;
+                // No truth in open domain: report values come from the journal after the run.
+                let view = ReportView {
+                    contract: contract.clone(),
+                    search: Arc::new(crate::store::Column::missing(&contract.search, n, 1)),
+                    search_mean: vec![f64::NAN; n],
+                    report_mean: vec![f64::NAN; n],
+                };
+                (oracle, view)
+            }
+            (Some(_), None) => bail!("benchmark {}: no command pool", job.bench.key()),
+            (None, _) => resolve(
+                &loaded.store,
+                contract,
                 spec.budget,
-            )?;
-            // No truth in open domain: report values come from the journal after the run.
-            let view = ReportView {
-                contract: contract.clone(),
-                search: Arc::new(crate::store::Column::missing(&contract.search, n, 1)),
-                search_mean: vec![f64::NAN; n],
-                report_mean: vec![f64::NAN; n],
-            };
-            (oracle, view)
-        }
-        (Some(_), None) => bail!("benchmark {}: no command pool", job.bench.key()),
-        (None, _) => resolve(
-            &loaded.store,
-            contract,
-            spec.budget,
-            rng::stream(&job.entry, job.seed, "noise"),
-        )?,
+                rng::stream(&job.entry, job.seed, "noise"),
+            )?,
+        })
     };
+    let (mut oracle, view) = make_oracle()?;
     let open = loaded.open.is_some();
     let ties = |v: &[f64], best: f64| -> Vec<CellId> {
         (0..v.len() as CellId)
@@ -406,11 +437,12 @@ fn run_job_with(
             ties(&view.report_mean, view.report_optimum().1),
         )
     };
-    match spec.stop {
+    let apply_stop = |oracle: &mut SearchOracle| match spec.stop {
         StopRule::Budget => {}
         StopRule::SearchOptimum => oracle.stop_when_queried(&search_opt_cells),
         StopRule::ReportOptimum => oracle.stop_when_queried(&report_opt_cells),
-    }
+    };
+    apply_stop(&mut oracle);
     let space_size = (0..loaded.space.num_cells() as CellId)
         .filter(|&c| oracle.has_value(c))
         .count();
@@ -431,15 +463,45 @@ fn run_job_with(
         seed: job.seed,
         log_path,
     });
-    let mut search_rng = rng::stream(&job.entry, job.seed, "search");
-    let mut observer = DiagnosticsObserver::new(&view.search_mean, diagnostics).record(
-        opts.record_rankings,
-        if opts.record_rankings > 0 && loaded.open.is_none() {
-            300
-        } else {
-            0
-        },
-    );
+    let make_rng = || rng::stream(&job.entry, job.seed, "search");
+    let make_observer = || {
+        DiagnosticsObserver::new(&view.search_mean, diagnostics).record(
+            opts.record_rankings,
+            if opts.record_rankings > 0 && !open {
+                300
+            } else {
+                0
+            },
+        )
+    };
+    let mut search_rng = make_rng();
+    let mut observer = make_observer();
+    // Checkpoints: tabular runs only (an open-domain run's evaluations are journaled).
+    let mut checkpoints = checkpoint
+        .filter(|_| !open)
+        .map(|(path, policy)| Checkpoints::new(path, &job.run_id, &opts.code_fingerprint, policy));
+    let mut resume = None;
+    let mut wall_before = 0.0;
+    if let Some(ck) = checkpoints.as_mut() {
+        if opts.force {
+            Checkpoints::remove(ck.path())?;
+        } else if let Some(saved) = ck.load() {
+            match ck.restore(&saved, &mut oracle, &mut search_rng, &mut observer) {
+                Ok(state) => {
+                    resume = Some(state);
+                    wall_before = saved.elapsed_s;
+                }
+                Err(e) => {
+                    ck.set_aside(&format!("{e:#}"));
+                    oracle = make_oracle()?.0;
+                    apply_stop(&mut oracle);
+                    search_rng = make_rng();
+                    observer = make_observer();
+                    crate::predictor::take_kernels();
+                }
+            }
+        }
+    }
     {
         let mut ctx = SearchContext {
             space: loaded.space.as_ref(),
@@ -448,6 +510,8 @@ fn run_job_with(
             rng: &mut search_rng,
             observer: &mut observer,
             threads,
+            resume,
+            checkpoints: checkpoints.as_mut(),
         };
         searcher
             .run(&mut ctx)
@@ -560,13 +624,16 @@ fn run_job_with(
         } else {
             view.report_optimum().1
         },
-        wall_s: start.elapsed().as_secs_f64(),
+        wall_s: wall_before + start.elapsed().as_secs_f64(),
         repeats,
         stop: spec.stop.name().to_string(),
         space_size: if open { 0 } else { space_size },
         search_optimum_cells: search_opt_cells.len(),
         report_optimum_cells: report_opt_cells.len(),
-        code_fingerprint: opts.code_fingerprint.clone(),
+        code_fingerprint: checkpoints.as_ref().map_or_else(
+            || opts.code_fingerprint.clone(),
+            |c| c.fingerprint_for_meta(),
+        ),
         predictor_kernel: crate::predictor::take_kernels(),
     };
     Ok(RunTrace {

@@ -61,7 +61,78 @@ impl<'a> DiagnosticsObserver<'a> {
     }
 }
 
+/// A ranking record as a checkpoint saves it: iteration, queries, top-1, bits of the three
+/// Kendall taus, true rank of the top-1.
+type SavedRecord = (u32, usize, CellId, [u64; 3], u32);
+/// A recorded ranked cell as saved: iteration, predicted rank, cell, bits of predicted and
+/// truth.
+type SavedRanked = (u32, u32, CellId, u64, u64);
+
 impl SearchObserver for DiagnosticsObserver<'_> {
+    fn save_state(&self) -> serde_json::Value {
+        let records: Vec<SavedRecord> = self
+            .records
+            .iter()
+            .map(|r| {
+                (
+                    r.iteration,
+                    r.num_queried,
+                    r.top1,
+                    r.kendall.map(f64::to_bits),
+                    r.top1_true_rank,
+                )
+            })
+            .collect();
+        let ranked: Vec<SavedRanked> = self
+            .ranked
+            .iter()
+            .map(|r| {
+                (
+                    r.iteration,
+                    r.predicted_rank,
+                    r.cell,
+                    r.predicted.to_bits(),
+                    r.truth.to_bits(),
+                )
+            })
+            .collect();
+        serde_json::json!({ "records": records, "ranked": ranked })
+    }
+
+    fn restore_state(&mut self, state: &serde_json::Value) -> anyhow::Result<()> {
+        #[derive(serde::Deserialize)]
+        struct Saved {
+            records: Vec<SavedRecord>,
+            ranked: Vec<SavedRanked>,
+        }
+        let s: Saved = serde_json::from_value(state.clone())?;
+        self.records = s
+            .records
+            .into_iter()
+            .map(
+                |(iteration, num_queried, top1, k, top1_true_rank)| RankingRecord {
+                    iteration,
+                    num_queried,
+                    top1,
+                    kendall: k.map(f64::from_bits),
+                    top1_true_rank,
+                },
+            )
+            .collect();
+        self.ranked = s
+            .ranked
+            .into_iter()
+            .map(|(iteration, predicted_rank, cell, p, t)| RankedCell {
+                iteration,
+                predicted_rank,
+                cell,
+                predicted: f64::from_bits(p),
+                truth: f64::from_bits(t),
+            })
+            .collect();
+        Ok(())
+    }
+
     fn on_ranking(&mut self, iteration: u32, num_queried: usize, scores: &[f32]) {
         let pred: Vec<f64> = scores
             .iter()
