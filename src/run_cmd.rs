@@ -20,6 +20,12 @@ pub struct RunArgs {
     /// Runs in parallel (default: 1; each run's predictor then uses every core).
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
+    /// Threads each run's predictor uses (default: every core with --jobs 1, else cores /
+    /// jobs). Results are the same for any value. Set it when other processes share the
+    /// cores: two invocations side by side on two cores take `--threads 1` each (two threads
+    /// each would put four busy threads on two cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// Output directory (default: runs/<spec name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -233,6 +239,7 @@ pub fn run(args: RunArgs, render: bool) -> Result<ExitCode> {
     let opts = RunOptions {
         seeds: args.seeds.as_deref().map(parse_seed_range).transpose()?,
         jobs: args.jobs,
+        threads: args.threads,
         force: args.force,
         progress: !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         diagnostics: !args.no_diagnostics,

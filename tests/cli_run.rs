@@ -273,10 +273,33 @@ fn interrupted_runs_continue_from_their_checkpoints() {
     );
     let ckpts = work.path().join("pieces/checkpoints");
     assert_eq!(std::fs::read_dir(&ckpts).unwrap().count(), 2);
-    let said = ok(&mut run("pieces", &[]));
+    // Continued with one predictor thread per run (results are the same for any count).
+    let o = run("pieces", &["--threads", "1"])
+        .env("WEAKNAS_LOG", "info")
+        .output()
+        .unwrap();
+    // The log without its colour codes.
+    let mut log = String::new();
+    let mut in_code = false;
+    for c in String::from_utf8_lossy(&o.stderr).chars() {
+        match (in_code, c) {
+            (false, '\x1b') => in_code = true,
+            (false, c) => log.push(c),
+            (true, 'm') => in_code = false,
+            (true, _) => {}
+        }
+    }
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{said}\n{log}");
     assert!(
         said.contains("2 runs, 0 already done, 2 ran, 0 failed"),
         "{said}"
+    );
+    assert!(log.contains("jobs=1 threads=1"), "{log}");
+    assert_eq!(
+        log.matches("continuing from its checkpoint").count(),
+        2,
+        "{log}"
     );
     assert_eq!(std::fs::read_dir(&ckpts).unwrap().count(), 0);
     // Rendered, the continued runs give the same table as the uninterrupted ones.

@@ -6,7 +6,8 @@
 //! redoes them, and a sink writes each run atomically so a killed run never counts as done.
 //!
 //! Thread policy: with `jobs = 1` a run's predictor may use every core; with `jobs = N > 1`
-//! runs execute on an N-thread pool and each predictor gets `max(1, cores / N)` threads.
+//! runs execute on an N-thread pool and each predictor gets `max(1, cores / N)` threads;
+//! [`RunOptions::threads`] overrides it (for cores shared with other processes).
 
 pub mod benchmarks;
 pub mod fingerprint;
@@ -42,6 +43,10 @@ pub struct RunOptions {
     pub seeds: Option<Vec<u64>>,
     /// Runs executed in parallel.
     pub jobs: usize,
+    /// Threads each run's predictor may use (`None`: every core with `jobs = 1`, else
+    /// `max(1, cores / jobs)`). Results are the same for any value; set it when other
+    /// processes share the cores (two invocations side by side: 1 each, not 2 + 2).
+    pub threads: Option<usize>,
     /// Redo finished runs.
     pub force: bool,
     /// Show a progress bar.
@@ -71,6 +76,7 @@ impl Default for RunOptions {
         Self {
             seeds: None,
             jobs: 1,
+            threads: None,
             force: false,
             progress: false,
             diagnostics: true,
@@ -229,7 +235,7 @@ pub fn run_spec(
             todo.push(j);
         }
     }
-    tracing::info!(spec = %spec.name, total = summary.total, skipped = summary.skipped, todo = todo.len(), "running");
+
     let bar = if opts.progress {
         let b = indicatif::ProgressBar::new(todo.len() as u64);
         b.set_style(
@@ -246,11 +252,20 @@ pub fn run_spec(
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let threads = if jobs == 1 {
-        Threads(cores)
-    } else {
-        Threads((cores / jobs).max(1))
+    let threads = match opts.threads {
+        Some(t) => Threads(t.max(1)),
+        None if jobs == 1 => Threads(cores),
+        None => Threads((cores / jobs).max(1)),
     };
+    tracing::info!(
+        spec = %spec.name,
+        total = summary.total,
+        skipped = summary.skipped,
+        todo = todo.len(),
+        jobs,
+        threads = threads.0,
+        "running"
+    );
     let pools = command_pools(spec, benches, opts)?;
     let exec = |j: &Job| -> (Job, Result<()>) {
         let log = sink.log_path(&j.run_id);
