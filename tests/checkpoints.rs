@@ -172,4 +172,33 @@ fn unusable_checkpoints_are_set_aside_and_other_code_is_named() {
         traces(dir.path()) == reference,
         "runs differ after set-aside checkpoints"
     );
+
+    // A checkpoint the method cannot use (random search keeps no state): the run fails
+    // rather than search on from a restored oracle, and the file is set aside.
+    let dir = tempfile::tempdir().unwrap();
+    let set = common::nb201().unwrap();
+    let job = weaknas_harness::runner::jobs(&spec(), set, &[0])
+        .unwrap()
+        .into_iter()
+        .find(|j| j.method.name == "Random search")
+        .unwrap();
+    let rng = weaknas_harness::rng::stream(&job.entry, 0, "search");
+    let forged = serde_json::json!({
+        "format": weaknas_harness::checkpoint::FORMAT, "run_id": job.run_id,
+        "code_fingerprint": "git:b", "earlier_code": [], "elapsed_s": 1.0,
+        "rng_seed": rng.get_seed().iter().map(|b| format!("{b:02x}")).collect::<String>(), "rng_stream": rng.get_stream(),
+        "rng_word_pos": "0", "iteration": 0, "queries": [],
+        "observer": { "records": [], "ranked": [] }, "kernels": "", "searcher": { "k": 0 },
+    });
+    let path = weaknas_harness::checkpoint::path_in(dir.path(), &job.run_id);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, forged.to_string()).unwrap();
+    let s = run(dir.path(), "git:b", Some(policy(None, false)));
+    assert_eq!(s.failed.len(), 1, "{:?}", s.failed);
+    assert!(
+        s.failed[0].3.contains("did not take the state"),
+        "{:?}",
+        s.failed
+    );
+    assert_eq!(checkpoint_files(dir.path(), ".discarded"), 1);
 }

@@ -531,6 +531,18 @@ fn run_job_with(
         searcher
             .run(&mut ctx)
             .with_context(|| format!("method {} seed {}", job.method.name, job.seed))?;
+        if ctx.resume.is_some() {
+            // It searched from a restored oracle without its own state: not a valid run.
+            let why = "the method did not take the state it saved";
+            if let Some(ck) = checkpoints.as_ref() {
+                ck.set_aside(why);
+            }
+            bail!(
+                "method {} seed {}: {why} in its checkpoint; run it again",
+                job.method.name,
+                job.seed
+            );
+        }
     }
     let repeats = oracle.repeats();
     let events = oracle.into_events();
