@@ -60,8 +60,12 @@ pub struct Claim {
     pub protocol: String,
     /// The paper's number, with its status (verified / unverified / not available).
     pub paper: String,
-    /// Our measurement, with 95% CIs and n.
+    /// Our measurement, with 95% CIs and n (`"; "`-separated lines).
     pub ours: String,
+    /// The line of `ours` that decided the verdict (a WORSE comparison for "contradicted",
+    /// a non-significant one for "not reproduced", the weakest win for "reproduced", what
+    /// is missing for "pending"), shown in the summary table; empty: the first line.
+    pub headline: String,
     /// Verdict.
     pub verdict: ClaimVerdict,
     /// Why that verdict (the rule applied, or what is missing).
@@ -233,7 +237,7 @@ pub fn table_claims(
             .filter(|m| m != weaknas && !variants.contains(m))
             .collect();
         // `family`: the tests Holm adjusted over, as the protocol states them.
-        let claim = |family: String, ours: String, verdict, reason| Claim {
+        let claim = |family: String, ours: String, headline: String, verdict, reason| Claim {
             id: "NAS-Bench-201 table".into(),
             scope: scope(&task),
             statement: format!(
@@ -249,6 +253,7 @@ pub fn table_claims(
                     here)"
                 .into(),
             ours,
+            headline,
             verdict,
             reason,
             evidence: evidence.to_vec(),
@@ -261,6 +266,7 @@ pub fn table_claims(
             out.push(claim(
                 format!("the {} tests of this dataset", others.len() * budgets.len()),
                 format!("no finished run of {weaknas} on this dataset yet"),
+                String::new(),
                 ClaimVerdict::Pending,
                 format!("pending: no run of {weaknas} yet. {TABLE_RULE}"),
             ));
@@ -298,10 +304,19 @@ pub fn table_claims(
         let adj = holm(&tests.iter().map(|t| t.2.p).collect::<Vec<_>>());
         let mut lines = Vec::new();
         let (mut all_better, mut any_worse) = (true, false);
+        // The deciding lines: the first WORSE, the first n.s., the win with the largest p.
+        let (mut first_worse, mut first_ns, mut weakest_win) = (None, None, None::<(usize, f64)>);
         for ((m, q, p), ph) in tests.iter().zip(&adj) {
             let dir = direction(p, *ph, true);
             all_better &= dir == 1;
             any_worse |= dir == -1;
+            let i = lines.len();
+            match dir {
+                -1 => first_worse = first_worse.or(Some(i)),
+                1 if weakest_win.is_none_or(|(_, w)| *ph > w) => weakest_win = Some((i, *ph)),
+                1 => {}
+                _ => first_ns = first_ns.or(Some(i)),
+            }
             lines.push(format!(
                 "vs {m} @{q}: Δ {:+.2} [{:+.2}, {:+.2}] ({weaknas} {:.2} vs {:.2}, n {}, p_Holm {:.1e}){}",
                 p.diff(),
@@ -318,6 +333,7 @@ pub fn table_claims(
                 }
             ));
         }
+        let first_excluded = (!excluded.is_empty()).then_some(lines.len());
         for e in &excluded {
             lines.push(format!("NOT COMPARED: {e}"));
         }
@@ -352,7 +368,14 @@ pub fn table_claims(
                 tests.len()
             )
         };
-        out.push(claim(family, lines.join("; "), verdict, reason));
+        let deciding = match verdict {
+            ClaimVerdict::Contradicted => first_worse,
+            ClaimVerdict::NotReproduced => first_ns,
+            ClaimVerdict::Reproduced => weakest_win.map(|w| w.0),
+            _ => first_excluded,
+        };
+        let headline = deciding.map(|i| lines[i].clone()).unwrap_or_default();
+        out.push(claim(family, lines.join("; "), headline, verdict, reason));
     }
     out
 }
@@ -386,6 +409,13 @@ pub fn ablation_claims(
                 "The paper's default ({default}) is the right choice among the {what} variants it ablates."
             );
             c.paper = "figure only (ablation plots; numbers not verified here)".into();
+            // Its rule differs from the table's: a WORSE line decides, else none does.
+            c.headline = c
+                .ours
+                .split("; ")
+                .find(|l| l.ends_with(" WORSE"))
+                .unwrap_or("")
+                .to_string();
             if c.verdict == ClaimVerdict::Pending {
                 // Too few seeds: "no variant significantly better" would hold for any data.
                 c.reason = c.reason.replace(TABLE_RULE, ABLATION_RULE);
@@ -416,6 +446,7 @@ pub fn pending_claim(id: &str, spec: &str, why: &str) -> Claim {
         protocol: format!("experiments/{spec}.toml"),
         paper: "–".into(),
         ours: "–".into(),
+        headline: String::new(),
         verdict: ClaimVerdict::Pending,
         reason: why.to_string(),
         evidence: Vec::new(),
@@ -495,6 +526,7 @@ pub fn figure1_claims(curves: &[RunCurve], weaknas: &str, evidence: &[String]) -
                     "WeakNAS significantly better at {better}/{k} grid points, worse at {worse}/{k}. {}",
                     show.join("; ")
                 ),
+                headline: String::new(),
                 verdict,
                 reason: "reproduced = better at the majority of grid points and worse at none; contradicted = worse at the majority; else not reproduced.".into(),
                 evidence: evidence.to_vec(),
@@ -562,11 +594,23 @@ pub fn optimum_claims(rows: &[OptimumStats], weaknas: &str, evidence: &[String])
             None => "WeakNAS: no finished run yet".to_string(),
         }];
         let (mut all_fewer, mut any_more) = (true, false);
+        // The deciding lines: the first ratio CI below 1, the first containing 1, and the
+        // ratio with the lowest lower bound (the weakest "fewer").
+        let (mut first_more, mut first_open, mut weakest) = (None, None, None::<(usize, f64)>);
         for o in &others {
+            let i = lines.len();
             let ratio = match &o.ratio {
                 Some(r) => {
                     all_fewer &= r.ci.0 > 1.0;
                     any_more |= r.ci.1 < 1.0;
+                    if r.ci.1 < 1.0 {
+                        first_more = first_more.or(Some(i));
+                    } else if r.ci.0 <= 1.0 {
+                        first_open = first_open.or(Some(i));
+                    }
+                    if weakest.is_none_or(|(_, lo)| r.ci.0 < lo) {
+                        weakest = Some((i, r.ci.0));
+                    }
                     format!(
                         ", ratio to WeakNAS {:.2} [{:.2}, {:.2}]",
                         r.value, r.ci.0, r.ci.1
@@ -608,7 +652,9 @@ pub fn optimum_claims(rows: &[OptimumStats], weaknas: &str, evidence: &[String])
                 })
             })
             .collect();
+        let mut missing = None;
         if !gaps.is_empty() {
+            missing = Some(format!("INCOMPLETE: {}", gaps.join(", ")));
             lines.push(format!("INCOMPLETE: {}", gaps.join("; ")));
         }
         let few: Vec<String> = here
@@ -621,6 +667,12 @@ pub fn optimum_claims(rows: &[OptimumStats], weaknas: &str, evidence: &[String])
                 "TOO FEW RUNS for a bootstrap CI (at least {MIN_OPTIMUM_RUNS}): {}",
                 few.join("; ")
             ));
+            missing = missing.or_else(|| {
+                Some(format!(
+                    "TOO FEW RUNS for a bootstrap CI (at least {MIN_OPTIMUM_RUNS}): {}",
+                    few.join(", ")
+                ))
+            });
         }
         let verdict = if w.is_none() || !gaps.is_empty() || !few.is_empty() {
             ClaimVerdict::Pending
@@ -640,6 +692,13 @@ pub fn optimum_claims(rows: &[OptimumStats], weaknas: &str, evidence: &[String])
                 censored
             ),
             paper: "7.5x on NAS-Bench-101 (abstract; not testable here); NAS-Bench-201 numbers not in references.md".into(),
+            headline: match verdict {
+                ClaimVerdict::Contradicted => first_more.map(|i| lines[i].clone()),
+                ClaimVerdict::NotReproduced => first_open.map(|i| lines[i].clone()),
+                ClaimVerdict::Reproduced => weakest.map(|(i, _)| lines[i].clone()),
+                _ => missing,
+            }
+            .unwrap_or_default(),
             ours: lines.join("; "),
             verdict,
             reason: "reproduced = every other method's ratio CI above 1; contradicted = some method's CI below 1; else not reproduced; pending while a method has fewer than 10 runs or lacks the run of a seed below its largest (unfinished runs left out would flatter it). The 7.5x factor itself is a NAS-Bench-101 claim (see its row).".into(),
@@ -717,6 +776,24 @@ pub fn dynamics_claims(traces: &[RunTrace], weaknas: &str, evidence: &[String]) 
         } else {
             ClaimVerdict::NotReproduced
         };
+        // The deciding diagnostic: one that fell, else one that did not rise significantly.
+        let line = |(r, ph): (&(&str, f64, f64, usize, f64), &f64)| {
+            format!(
+                "{}: first iteration {:.3} → last {:.3} (n {}, p_Holm {:.1e})",
+                r.0, r.1, r.2, r.3, ph
+            )
+        };
+        let headline = rows
+            .iter()
+            .zip(&adj)
+            .find(|(r, ph)| **ph < 0.05 && r.2 < r.1)
+            .or_else(|| {
+                rows.iter()
+                    .zip(&adj)
+                    .find(|(r, ph)| !(**ph < 0.05 && r.2 > r.1))
+            })
+            .map(line)
+            .unwrap_or_default();
         out.push(Claim {
             id: "search dynamics".into(),
             scope: task,
@@ -726,9 +803,10 @@ pub fn dynamics_claims(traces: &[RunTrace], weaknas: &str, evidence: &[String]) 
             ours: rows
                 .iter()
                 .zip(&adj)
-                .map(|(r, ph)| format!("{}: first iteration {:.3} → last {:.3} (n {}, p_Holm {:.1e})", r.0, r.1, r.2, r.3, ph))
+                .map(line)
                 .collect::<Vec<_>>()
                 .join("; "),
+            headline,
             verdict,
             reason: "reproduced = both diagnostics significantly higher at the last iteration than at the first; contradicted = either significantly lower; else not reproduced.".into(),
             evidence: evidence.to_vec(),
@@ -747,6 +825,7 @@ pub fn standing_claims() -> Vec<Claim> {
             protocol: "experiments/nb101-table.toml (I 100, M 10, top-N 100, MLP 4 x 1000, org encoding; incumbent and paper_best_peek); the stop rule of paper-optimum.toml applies unchanged with budget 423,624.".into(),
             paper: "93.66 / 94.10 / 94.17 (verified: the official code's notebook output); 7.5x (abstract)".into(),
             ours: "–".into(),
+            headline: String::new(),
             verdict: ClaimVerdict::NotTestable,
             reason: "needs your nasbench_only108.tfrecord (`weaknas data import nb101 FILE`), which no registry serves; the synthetic NB101 benchmark is a scale test, never a result.".into(),
             evidence: vec!["../../experiments/nb101-table.toml".into()],
@@ -758,6 +837,7 @@ pub fn standing_claims() -> Vec<Claim> {
             protocol: "the open-domain machinery (cell spaces, command evaluator, cluster templates) is here; the training is not.".into(),
             paper: "81.3 / 81.2 (abstract)".into(),
             ours: "–".into(),
+            headline: String::new(),
             verdict: ClaimVerdict::NotTestable,
             reason: "needs ImageNet training (GPU cluster).".into(),
             evidence: Vec::new(),
@@ -775,7 +855,11 @@ pub fn claims_markdown(claims: &[Claim], preamble: &str) -> String {
     );
     let esc = |s: &str| s.replace('|', "\\|");
     for (i, c) in claims.iter().enumerate() {
-        let short: String = c.ours.split("; ").next().unwrap_or("").to_string();
+        let short = if c.headline.is_empty() {
+            c.ours.split("; ").next().unwrap_or("")
+        } else {
+            &c.headline
+        };
         let _ = writeln!(
             md,
             "| {} | [{}](#claim-{}) | {} | **{}** | {} | {} |",
@@ -785,7 +869,7 @@ pub fn claims_markdown(claims: &[Claim], preamble: &str) -> String {
             esc(&c.scope),
             c.verdict.label(),
             esc(&c.paper),
-            esc(&short)
+            esc(short)
         );
     }
     md.push('\n');
@@ -850,8 +934,11 @@ mod tests {
         let c = table_claims(&curves, "A", &[], &[2, 3], &[]);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].verdict, ClaimVerdict::Reproduced, "{}", c[0].ours);
+        // The summary shows the win with the largest p (here all equal: the first).
+        assert!(c[0].headline.starts_with("vs B @2") && c[0].headline.ends_with(" better"));
         let c = table_claims(&curves, "B", &[], &[2, 3], &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::Contradicted);
+        assert!(c[0].headline.ends_with(" WORSE"), "{}", c[0].headline);
         // A method indistinguishable from A: not reproduced.
         for seed in 0..12 {
             let e = if seed % 2 == 0 { 0.3 } else { -0.3 } + seed as f64 * 0.001;
@@ -859,6 +946,16 @@ mod tests {
         }
         let c = table_claims(&curves, "A", &[], &[2, 3], &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::NotReproduced, "{}", c[0].ours);
+        // The summary row shows the comparison that failed, not the first (a win over B).
+        assert!(
+            c[0].ours.starts_with("vs B @2") && c[0].headline.starts_with("vs C @2"),
+            "{}",
+            c[0].headline
+        );
+        assert!(c[0].headline.ends_with(" n.s."), "{}", c[0].headline);
+        let md = claims_markdown(&c, "");
+        let row = md.lines().find(|l| l.starts_with("| 1 |")).unwrap();
+        assert!(row.contains("vs C @2") && !row.contains("vs B @2"), "{row}");
     }
 
     /// The paper's other variants (e.g. its EI variant) are not baselines: a variant better
@@ -1029,6 +1126,13 @@ mod tests {
         let rows = samples_to_optimum(&curves, "R");
         let c = optimum_claims(&rows, "R", &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::Contradicted);
+        // The summary shows the method that needs fewer, not R's own numbers.
+        assert!(c[0].headline.starts_with("W "), "{}", c[0].headline);
+        assert!(
+            c[0].headline.contains("ratio to WeakNAS 0."),
+            "{}",
+            c[0].headline
+        );
         // A seed of W without a finished run below its largest seed: named, and no verdict.
         // The curves with only the runs of W whose seed `keep` accepts.
         let with_w = |keep: &dyn Fn(u64) -> bool| -> Vec<RunCurve> {
@@ -1042,6 +1146,9 @@ mod tests {
         let rows = samples_to_optimum(&gappy, "W");
         let c = optimum_claims(&rows, "W", &[]);
         assert_eq!(c[0].verdict, ClaimVerdict::Pending, "{}", c[0].ours);
+        assert!(c[0]
+            .headline
+            .starts_with("INCOMPLETE: W has no finished run"));
         assert!(
             c[0].ours.contains(
                 "INCOMPLETE: W has no finished run for seed(s) 3, 7 below its largest seed 19"
