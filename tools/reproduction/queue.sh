@@ -23,9 +23,11 @@
 # are done, lane A's copy is merged back into runs/paper-nb201, the report is rendered with
 # `weaknas claims` and the CPU-time table of docs/reproduction/cost.md is updated.
 #
-# Each lane is niced and runs `--jobs J --threads T` with J = half the cores (at least 1) and
-# T = cores / (2 J) (at least 1): the two lanes together keep one busy thread per core (without
-# --threads each run's predictor would take cores / J threads, twice the cores); each invocation
+# Each lane is niced and runs `--jobs J` with J = half the cores (at least 1), so each run's
+# predictor may use cores / J threads: the two lanes together run twice as many threads as
+# cores. Measured, `--threads` to keep one per core gains nothing, and with it a lane that
+# finishes first would leave its cores idle
+# (docs/measurements/2026-12-01-threads-side-by-side.txt); each invocation
 # is timed by /usr/bin/time into runs/reproduction-logs/<start time>-lane-{A,B}.log (one pair
 # per start of this script), which tools/reproduction/cost_table.py turns into cost.md's table
 # (copied to docs/reproduction/cost-logs/ when the lanes are done; a run cut short copies them
@@ -49,21 +51,19 @@ LOGS=runs/reproduction-logs
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 mkdir -p "$LOGS"
 J=$(( $(nproc) / 2 )); [ "$J" -ge 1 ] || J=1
-T=$(( $(nproc) / (2 * J) )); [ "$T" -ge 1 ] || T=1
 C10="cifar10" C100="cifar100 (validation)" IN16="ImageNet16-120 (validation)"
 LANE_A_COPY=runs/paper-nb201-lane-a
 
-for opt in --datasets --threads; do
+for opt in --datasets; do
   "$W" run --help | grep -q -- "$opt" ||
     { echo "$W predates 'run $opt' (build this checkout, or pass a newer binary)" >&2; exit 2; }
 done
 FAILED="$LOGS/$STAMP-failed-steps"
 
-# One timed invocation: `step ARGS...` runs `weaknas run ARGS... --quiet --keep-stale --jobs J
-# --threads T`.
+# One timed invocation: `step ARGS...` runs `weaknas run ARGS... --quiet --keep-stale --jobs J`.
 # A failing invocation is recorded in $FAILED and ends its lane (the next ones would fail alike).
 step() {
-  local cmd=(nice -n 19 "$W" run "$@" --quiet --keep-stale --jobs "$J" --threads "$T") rc
+  local cmd=(nice -n 19 "$W" run "$@" --quiet --keep-stale --jobs "$J") rc
   echo "=== $(date -u +%FT%TZ) start: $(printf '%q ' "${cmd[@]}")"
   /usr/bin/time -f "=== cpu user %U s sys %S s wall %e s" "${cmd[@]}"
   rc=$?
