@@ -25,8 +25,9 @@
 #
 # Each lane is niced and runs `--jobs J` with J = half the cores (at least 1), so each run's
 # predictor may use cores / J threads: the two lanes together run twice as many threads as
-# cores. Measured, `--threads` to keep one per core gains nothing, and with it a lane that
-# finishes first would leave its cores idle
+# cores. A controlled test found no gain from `--threads` keeping one per core (the
+# WeakNAS-EI logs hint at ~10% less CPU per run with it: not settled, see cost.md), and with it
+# a lane that finishes first would leave its cores idle
 # (docs/measurements/2026-12-01-threads-side-by-side.txt); each invocation
 # is timed by /usr/bin/time into runs/reproduction-logs/<start time>-lane-{A,B}.log (one pair
 # per start of this script), which tools/reproduction/cost_table.py turns into cost.md's table
