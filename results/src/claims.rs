@@ -652,9 +652,10 @@ pub fn optimum_claims(rows: &[OptimumStats], weaknas: &str, evidence: &[String])
                 })
             })
             .collect();
-        let mut missing = None;
+        // The first line saying what is missing (the verdict is then pending).
+        let mut first_missing = None;
         if !gaps.is_empty() {
-            missing = Some(format!("INCOMPLETE: {}", gaps.join(", ")));
+            first_missing = Some(lines.len());
             lines.push(format!("INCOMPLETE: {}", gaps.join("; ")));
         }
         let few: Vec<String> = here
@@ -663,16 +664,11 @@ pub fn optimum_claims(rows: &[OptimumStats], weaknas: &str, evidence: &[String])
             .map(|r| format!("{} has {} run(s)", r.key.method, r.runs))
             .collect();
         if !few.is_empty() {
+            first_missing = first_missing.or(Some(lines.len()));
             lines.push(format!(
                 "TOO FEW RUNS for a bootstrap CI (at least {MIN_OPTIMUM_RUNS}): {}",
                 few.join("; ")
             ));
-            missing = missing.or_else(|| {
-                Some(format!(
-                    "TOO FEW RUNS for a bootstrap CI (at least {MIN_OPTIMUM_RUNS}): {}",
-                    few.join(", ")
-                ))
-            });
         }
         let verdict = if w.is_none() || !gaps.is_empty() || !few.is_empty() {
             ClaimVerdict::Pending
@@ -693,11 +689,12 @@ pub fn optimum_claims(rows: &[OptimumStats], weaknas: &str, evidence: &[String])
             ),
             paper: "7.5x on NAS-Bench-101 (abstract; not testable here); NAS-Bench-201 numbers not in references.md".into(),
             headline: match verdict {
-                ClaimVerdict::Contradicted => first_more.map(|i| lines[i].clone()),
-                ClaimVerdict::NotReproduced => first_open.map(|i| lines[i].clone()),
-                ClaimVerdict::Reproduced => weakest.map(|(i, _)| lines[i].clone()),
-                _ => missing,
+                ClaimVerdict::Contradicted => first_more,
+                ClaimVerdict::NotReproduced => first_open,
+                ClaimVerdict::Reproduced => weakest.map(|(i, _)| i),
+                _ => first_missing,
             }
+            .map(|i| lines[i].clone())
             .unwrap_or_default(),
             ours: lines.join("; "),
             verdict,
